@@ -1,0 +1,41 @@
+# The two commands of the README, and the steps they are made of.
+#   make run   set up, ingest the bundled corpus, start the web UI on http://127.0.0.1:7860
+#   make test  set up, then lint (ruff), type-check (mypy) and run the whole test suite (pytest)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run ingest chat test lint typecheck pytest clean
+
+# Re-installs only when pyproject.toml changes. torch is pinned to the CPU build (2.13.0) in pyproject.toml.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup ingest chat
+
+ingest: setup
+	$(BIN)/peacetalks ingest
+
+chat: setup
+	$(BIN)/peacetalks chat
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .peacetalks .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""The embedded default backend: answers with sentences quoted verbatim from the retrieved passages.
+
+Nothing is generated, so nothing can be invented: each answer sentence is a sentence of the corpus with its exact
+offsets. Sentences are scored by meaning (cosine with the question) and by the question's words they contain,
+near-duplicates (overlapping chunks, two articles reporting one fact) are merged into one sentence with several
+citations, and when no passage is close enough, or a name or number the question hinges on appears in none of the
+passages, it abstains ("The corpus does not say ...") rather than answer beside the point.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answering.base import ABSTAIN_TEXT, Draft, DraftSentence
+from assistant.answering.lexical import content_terms, key_terms
+from assistant.embedding import Embedder
+from assistant.models import Evidence
+from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
+
+MIN_SENTENCE_WORDS = 5
+NEAR_DUPLICATE_COSINE = 0.88
+RELATIVE_FLOOR = 0.8
+_ANAPHORA = re.compile(r"^(It|Its|This|These|They|Their|He|She|His|Her|Such)\b")
+
+
+@dataclass
+class ScoredSentence:
+    span: Span
+    rank: int  # evidence rank (1-based) it comes from
+    article_id: str
+    score: float
+    vector: np.ndarray
+
+
+class ExtractiveAnswerer:
+    """``run(question, evidence) -> Draft`` built from the passages' own sentences."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        min_passage_score: float = 0.30,
+        min_sentence_score: float = 0.40,
+        max_sentences: int = 3,
+    ) -> None:
+        self.embedder = embedder
+        self.min_passage_score = min_passage_score
+        self.min_sentence_score = min_sentence_score
+        self.max_sentences = max_sentences
+
+    def _candidates(self, evidence: list[Evidence]) -> list[tuple[Span, int]]:
+        """Sentences of the passages, each once (overlapping chunks repeat sentences), skipping headings/fragments."""
+        seen: set[tuple[str, int, int]] = set()
+        out = []
+        for ev in evidence:
+            spans = split_sentences(ev.chunk.text, offset=ev.chunk.start)
+            for i, span in enumerate(spans):
+                units = [span]
+                # "It proposed that ..." means nothing alone: also offer it joined with the sentence before.
+                if i > 0 and _ANAPHORA.match(span.text):
+                    prev = spans[i - 1]
+                    joined = ev.chunk.text[prev.start - ev.chunk.start : span.end - ev.chunk.start]
+                    units.append(Span(joined, prev.start, span.end))
+                for unit in units:
+                    key = (ev.chunk.article_id, unit.start, unit.end)
+                    if key in seen or not is_prose_sentence(unit.text, MIN_SENTENCE_WORDS):
+                        continue
+                    seen.add(key)
+                    out.append((unit, ev.rank))
+        return out
+
+    def score_sentences(self, question: str, evidence: list[Evidence]) -> list[ScoredSentence]:
+        """Every candidate sentence with its relevance score, best first."""
+        candidates = self._candidates(evidence)
+        if not candidates:
+            return []
+        vectors = self.embedder.embed_texts([question] + [span.text for span, _ in candidates])
+        q_vec, s_vecs = vectors[0], vectors[1:]
+        q_terms = set(content_terms(question))
+        s_terms_all = [set(content_terms(span.text)) for span, _ in candidates]
+        # Words that every candidate shares ("talks", "Ukraine") say little; weight the question's words by IDF
+        # over the candidates, so the sentence with "first meeting" beats the one with "talks ... 2022".
+        idf = {t: math.log(1 + len(candidates) / (1 + sum(t in s for s in s_terms_all))) for t in q_terms}
+        q_weight = sum(idf.values())
+        passage_score = {ev.rank: ev.score for ev in evidence}
+        article_of = {ev.rank: ev.chunk.article_id for ev in evidence}
+        scored = []
+        for (span, rank), vec, s_terms in zip(candidates, s_vecs, s_terms_all, strict=True):
+            dense = float(vec @ q_vec)
+            overlap = sum(idf[t] for t in q_terms & s_terms) / q_weight if q_weight else 0.0
+            score = 0.55 * dense + 0.30 * overlap + 0.15 * passage_score[rank]
+            scored.append(ScoredSentence(span, rank, article_of[rank], score, vec))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def _missing_key_terms(self, question: str, evidence: list[Evidence]) -> set[str]:
+        keys = key_terms(question)
+        present: set[str] = set()
+        for ev in evidence:
+            present.update(content_terms(ev.chunk.text + " " + ev.chunk.metadata.title))
+        return keys - present
+
+    def run(self, question: str, evidence: list[Evidence]) -> Draft:
+        if not evidence or evidence[0].score < self.min_passage_score:
+            return Draft(text=f"{ABSTAIN_TEXT} No passage in it is close enough to this question.", abstained=True)
+        missing = self._missing_key_terms(question, evidence)
+        if missing:
+            names = ", ".join(sorted(missing))
+            return Draft(
+                text=f"{ABSTAIN_TEXT} None of the closest passages mention: {names}.",
+                abstained=True,
+            )
+        picked: list[tuple[ScoredSentence, DraftSentence]] = []
+        scored = self.score_sentences(question, evidence)
+        # Keep the answer on point: besides the absolute floor, a sentence must score near the best one.
+        floor = max(self.min_sentence_score, RELATIVE_FLOOR * scored[0].score) if scored else 1.0
+        for cand in scored:
+            if cand.score < floor:
+                break
+            overlapping = next((i for i, (s, _) in enumerate(picked) if _overlaps(s, cand)), None)
+            if overlapping is not None:
+                prior = picked[overlapping][0]
+                if cand.span.start <= prior.span.start and cand.span.end >= prior.span.end:
+                    # The same sentence with the one before it: keep the fuller unit in the same place.
+                    picked[overlapping] = (
+                        cand,
+                        DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span}),
+                    )
+                continue
+            twin = next((d for s, d in picked if float(s.vector @ cand.vector) >= NEAR_DUPLICATE_COSINE), None)
+            if twin is not None:  # the same fact again: one sentence, one more citation
+                if cand.rank not in twin.cites:
+                    twin.cites.append(cand.rank)
+                    twin.quotes[cand.rank] = cand.span
+                continue
+            if len(picked) == self.max_sentences:
+                continue
+            picked.append((cand, DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})))
+        if not picked:
+            return Draft(
+                text=f"{ABSTAIN_TEXT} The closest passages do not contain a sentence that answers this question.",
+                abstained=True,
+            )
+        return Draft.from_sentences([d for _, d in picked])
+
+    def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str | Draft]:
+        """Sentence by sentence, so the UI shows the answer growing like a generated one."""
+        draft = self.run(question, evidence)
+        for sentence in draft.sentences or []:
+            yield sentence.text + " " + "".join(f"[{n}]" for n in sentence.cites) + " "
+        if draft.sentences is None:
+            yield draft.text
+        yield draft
+
+
+def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
+    return a.article_id == b.article_id and a.span.start < b.span.end and b.span.start < a.span.end

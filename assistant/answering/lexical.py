@@ -1,0 +1,215 @@
+"""Light English term handling shared by the extractive answerer and the citation check.
+
+Deliberately small: lower-casing, a stop-word list, crude suffix stripping, and aliases for the names this corpus
+spells several ways (Turkey/Türkiye, US/United States, Kyiv/Kiev ...).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yet",
+        "said",
+        "says",
+        "say",
+        "tell",
+        "told",
+        "latest",
+        "current",
+        "currently",
+        "status",
+        "main",
+        "key",
+        "did",
+        "does",
+        "do",
+        "happen",
+        "happened",
+        "propose",
+        "proposed",
+        "according",
+        "regarding",
+        "many",
+        "much",
+        "one",
+        "ones",
+    ]
+)
+
+ALIASES = {
+    "türkiye": "turkey", "turkiye": "turkey", "turkish": "turkey", "ankara": "turkey",
+    "us": "united_states", "usa": "united_states", "america": "united_states", "american": "united_states",
+    "un": "united_nations", "eu": "european_union", "kiev": "kyiv", "russian": "russia", "ukrainian": "ukraine",
+    "zelensky": "zelenskyy", "zelenskiy": "zelenskyy", "nato's": "nato", "moscow": "russia", "kremlin": "russia",
+}  # fmt: skip
+
+_PHRASES = [
+    (re.compile(r"\bunited states\b|\bu\.s\.(?:a\.)?", re.I), " united_states "),
+    (re.compile(r"\bunited nations\b|\bu\.n\.", re.I), " united_nations "),
+    (re.compile(r"\beuropean union\b|\be\.u\.", re.I), " european_union "),
+]
+_TOKEN = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?")
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip accents (Bürgenstock -> burgenstock, Communiqué -> communique)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def stem(word: str) -> str:
+    """A crude stemmer: enough to match 'negotiations'/'negotiated', 'proposals'/'proposed'."""
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ies", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> list[str]:
+    """Normalised content words of a text, in order (stop words dropped, aliases merged, stemmed)."""
+    folded = text
+    for pattern, replacement in _PHRASES:
+        folded = pattern.sub(replacement, folded)
+    terms = []
+    for token in _TOKEN.findall(_fold(folded)):
+        token = token.removesuffix("'s")
+        token = ALIASES.get(token, token)
+        if token in STOPWORDS or len(token) < 2:
+            continue
+        terms.append(token if "_" in token or token.isdigit() else stem(token))
+    return terms
+
+
+def key_terms(question: str) -> set[str]:
+    """Terms a passage must mention to answer the question: names (capitalised mid-sentence) and numbers.
+
+    "What did China propose?" -> {"china"}: if no retrieved passage mentions China, the corpus does not answer it.
+    """
+    keys: set[str] = set()
+    words = re.findall(r"[\w'’.-]+", question)
+    for i, word in enumerate(words):
+        clean = word.strip(".'’-")
+        if not clean:
+            continue
+        if clean[0].isdigit() or (i > 0 and clean[0].isupper()) or (clean.isupper() and len(clean) > 1):
+            keys.update(content_terms(clean))
+    return keys

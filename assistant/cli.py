@@ -1,0 +1,219 @@
+"""``peacetalks``: one command line for ingesting, asking, chatting and housekeeping.
+
+Every sub-command builds one ``Settings`` from ``PEACETALKS_*`` env vars overridden by its flags, and passes it down.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.config import Settings
+from assistant.offline import apply_offline_environment
+
+app = typer.Typer(
+    name="peacetalks",
+    help="Ask questions about the Russia–Ukraine peace negotiations and get answers with checkable citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts contain [n] and [env: ...], which rich markup would swallow
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where the store lives [env: PEACETALKS_DATA_DIR; default .peacetalks]"),
+]
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Env vars first, then the flags the user actually gave."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders [default: corpus/]")] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Delete articles a re-synced folder no longer holds")
+    ] = True,
+    data_dir: DataDirOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+) -> None:
+    """Add new articles, replace changed ones, delete removed ones; unchanged ones are skipped."""
+    settings = make_settings(data_dir=data_dir)
+    from ingest.pipeline import build_ingest_pipeline
+
+    store = _open_store(settings)
+    report = build_ingest_pipeline(settings, store, show_progress=not quiet).run(
+        paths or [settings.corpus_dir], prune=prune
+    )
+    for problem in report.errors:
+        typer.secho(f"failed: {problem}", fg=typer.colors.RED, err=True)
+    typer.echo(report.summary())
+    typer.echo(f"store: {settings.data_dir} ({store.count()} chunks in {len(store.list_articles())} articles)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer object as JSON")] = False,
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help="Answer one question per line (or JSONL with a 'question' field); JSONL out"),
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Only passages from this publisher")] = None,
+    article: Annotated[str | None, typer.Option(help="Only passages from this article id")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Answer a question from the ingested corpus, citing passages as [n]."""
+    from assistant.retrieval import RetrievalFilters
+    from assistant.service import QuestionError, build_assistant
+    from assistant.store import StoreError
+
+    if (question is None) == (batch is None):
+        raise fail("give a QUESTION or --batch FILE (not both)", 2)
+    settings = make_settings(data_dir=data_dir, top_k=k)
+    filters = RetrievalFilters(publisher=publisher, article_id=article)
+    if not settings.chroma_dir.exists():
+        raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
+    try:
+        assistant = build_assistant(settings)
+        if batch is not None:
+            _ask_batch(assistant, batch, filters)
+            return
+        assert question is not None
+        if as_json:
+            typer.echo(json.dumps(assistant.ask(question, filters=filters).to_dict(), ensure_ascii=False, indent=2))
+            return
+        from assistant.render import render_sources
+
+        answer = None
+        for item in assistant.stream(question, filters=filters):
+            if isinstance(item, str):
+                typer.echo(item, nl=False)
+                sys.stdout.flush()
+            else:
+                answer = item
+        assert answer is not None
+        typer.echo("\n")
+        typer.echo(render_sources(answer))
+    except (QuestionError, StoreError) as error:
+        raise fail(str(error)) from None
+
+
+def _ask_batch(assistant: Any, batch: Path, filters: Any) -> None:
+    from assistant.service import QuestionError
+
+    if not batch.is_file():
+        raise fail(f"{batch}: no such file")
+    failures = 0
+    for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        question = line
+        if line.lstrip().startswith("{"):
+            try:
+                question = str(json.loads(line)["question"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                typer.echo(json.dumps({"line": number, "error": "not a JSON object with a 'question' field"}))
+                failures += 1
+                continue
+        try:
+            typer.echo(json.dumps(assistant.ask(question, filters=filters).to_dict(), ensure_ascii=False))
+        except QuestionError as error:
+            typer.echo(json.dumps({"line": number, "question": question, "error": str(error)}, ensure_ascii=False))
+            failures += 1
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def chat(
+    host: Annotated[str | None, typer.Option(help="Address to bind [default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default 7860]")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Start the web UI (Gradio) on loopback."""
+    from assistant.ui.app import launch
+
+    settings = make_settings(data_dir=data_dir, host=host, port=port)
+    if not settings.chroma_dir.exists():
+        raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
+    launch(settings)
+
+
+@app.command()
+def articles(data_dir: DataDirOption = None) -> None:
+    """List the ingested articles."""
+    settings = make_settings(data_dir=data_dir)
+    if not settings.chroma_dir.exists():
+        raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
+    for record in _open_store(settings).list_articles():
+        typer.echo(f"{record.article_id}\t{record.published or 'undated'}\t{record.n_chunks} chunks\t{record.title}")
+
+
+@app.command()
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Article ids as `peacetalks articles` lists them")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete articles (and all their chunks) from the store."""
+    from ingest.pipeline import remove_articles
+
+    settings = make_settings(data_dir=data_dir)
+    try:
+        deleted = remove_articles(_open_store(settings), article_ids)
+    except KeyError as error:
+        raise fail(f"no ingested article {error}; see `peacetalks articles`") from None
+    for article_id, n in deleted.items():
+        typer.echo(f"removed {article_id} ({n} chunks)")
+
+
+@app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete the whole store (Chroma files and ingest records). The corpus files are not touched."""
+    settings = make_settings(data_dir=data_dir)
+    if not settings.data_dir.exists():
+        typer.echo(f"nothing to reset: {settings.data_dir} does not exist")
+        return
+    if not yes and not typer.confirm(f"Delete {settings.data_dir}?"):
+        raise typer.Exit(1)
+    shutil.rmtree(settings.data_dir)
+    typer.echo(f"deleted {settings.data_dir}")
+
+
+def _open_store(settings: Settings) -> Any:
+    from assistant.embedding import Embedder
+    from assistant.store import ChunkStore, StoreError
+
+    try:
+        return ChunkStore(settings, Embedder(settings.embedding_model_path, settings.embedding_batch_size))
+    except StoreError as error:
+        raise fail(str(error)) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    apply_offline_environment()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The assistant, wired once: question -> standalone query -> evidence -> draft -> answer with resolved citations.
+
+``build_assistant(settings)`` is the one factory the CLI, the UI, the evaluation tools and the tests use, so they
+all get the same components. ``Assistant.stream`` yields text pieces as the backend produces them and then the
+final ``Answer``; ``Assistant.ask`` is the same without the pieces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.answering.base import Answerer, Draft
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.llm import LLMAnswerer, make_chat_model
+from assistant.chat import Turn, standalone_question
+from assistant.citations import StreamingRenumberer, resolve_citations
+from assistant.config import Settings
+from assistant.embedding import Embedder
+from assistant.models import Answer, Timings
+from assistant.offline import apply_offline_environment
+from assistant.retrieval import DenseRetriever, RetrievalFilters
+from assistant.store import ChunkStore
+
+
+class QuestionError(ValueError):
+    """The question itself is unusable (empty, too long); the message says why."""
+
+
+class Assistant:
+    """Answers questions over the store with one backend, falling back to the extractive one when it fails."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkStore,
+        retriever: DenseRetriever,
+        answerer: Answerer,
+        fallback: ExtractiveAnswerer,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.retriever = retriever
+        self.answerer = answerer
+        self.fallback = fallback
+
+    def validate(self, question: str) -> str:
+        text = (question or "").strip()
+        if not text:
+            raise QuestionError("The question is empty: type a question about the peace negotiations.")
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(text)} characters long; the limit is {self.settings.max_question_chars}. "
+                "Ask something shorter."
+            )
+        return text
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: RetrievalFilters | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, history, filters):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: RetrievalFilters | None = None
+    ) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        text = self.validate(question)
+        query = standalone_question(text, history)
+        evidence = self.retriever.run(query, k=self.settings.top_k, filters=filters)
+        retrieved = time.perf_counter()
+
+        notices: list[str] = []
+        backend = self.answerer.name
+        draft: Draft | None = None
+        renumber = StreamingRenumberer({ev.rank for ev in evidence})
+        try:
+            for item in self.answerer.stream(query, evidence):
+                if isinstance(item, Draft):
+                    draft = item
+                elif piece := renumber.feed(item):
+                    yield piece
+            if tail := renumber.flush():
+                yield tail
+        except Exception as error:
+            if self.answerer is self.fallback:
+                raise
+            notices.append(
+                f"The LLM backend failed ({type(error).__name__}: {str(error)[:200]}); "
+                "this is the extractive answer instead."
+            )
+            backend = self.fallback.name
+            draft = self.fallback.run(query, evidence)
+        assert draft is not None
+        resolved = resolve_citations(draft, evidence)
+        done = time.perf_counter()
+        yield Answer(
+            question=text,
+            text=resolved.text,
+            citations=resolved.citations,
+            evidence=evidence,
+            abstained=resolved.abstained,
+            backend=backend,
+            timings=Timings(
+                retrieve_ms=(retrieved - started) * 1000,
+                answer_ms=(done - retrieved) * 1000,
+                total_ms=(done - started) * 1000,
+            ),
+            notices=draft.notices + notices + resolved.notices,
+            retrieval_query=query,
+        )
+
+
+def build_assistant(
+    settings: Settings, *, chat_model: BaseChatModel | None = None, embedder: Embedder | None = None
+) -> Assistant:
+    """Construct every component from one ``Settings``. ``chat_model`` overrides the configured LLM (tests)."""
+    apply_offline_environment()
+    embedder = embedder or Embedder(settings.embedding_model_path, settings.embedding_batch_size)
+    store = ChunkStore(settings, embedder)
+    extractive = ExtractiveAnswerer(
+        embedder,
+        min_passage_score=settings.min_passage_score,
+        min_sentence_score=settings.min_sentence_score,
+        max_sentences=settings.max_answer_sentences,
+    )
+    answerer: Answerer = extractive
+    if chat_model is not None:
+        answerer = LLMAnswerer(chat_model)
+    elif settings.llm_configured:
+        answerer = LLMAnswerer(make_chat_model(settings), name=f"llm:{settings.llm_model}")
+    return Assistant(settings, store, DenseRetriever(store, embedder), answerer, extractive)

@@ -1,0 +1,105 @@
+"""Sentence spans with exact character offsets, shared by chunking (ingest) and sentence selection (answering).
+
+A small rule-based splitter: it must return offsets into the original string (so citations can highlight the exact
+sentence), which the NLTK/LangChain splitters do not give reliably, and it must not split on "U.S.", "No. 2" or
+"3.5". Paragraph breaks and headings always end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "st", "jr", "sr", "vs", "etc", "e.g", "i.e",
+    "no", "nos", "art", "para", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "u.s", "u.k", "u.n", "e.u", "inc", "ltd", "co", "corp", "approx", "ca", "cf", "op", "pres",
+}  # fmt: skip
+
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets/footnote refs, then whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+(?:[\"'”’)\]]|[ \t]?\[\d+\])*(?=\s|$)")
+_FOOTNOTE = re.compile(r"\s?\[\d+\]")
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:#|[-*•]\s|\d+[.)]\s))")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a text with its offsets: ``text == source[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+
+
+def _is_abbreviation(text: str, dot_index: int) -> bool:
+    """True when the '.' at ``dot_index`` ends a known abbreviation or an initial ("J. Smith")."""
+    word_match = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot_index])
+    if not word_match:
+        return False
+    word = word_match.group(1).lower().rstrip(".")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Split ``text`` into sentence spans (whitespace trimmed); offsets are shifted by ``offset``."""
+    spans: list[Span] = []
+    for block_start, block_end in _blocks(text):
+        cursor = block_start
+        for match in _BOUNDARY.finditer(text, block_start, block_end):
+            end = match.end()
+            if (
+                text[match.start()] == "."
+                and match.end() - match.start() == 1
+                and _is_abbreviation(text, match.start())
+            ):
+                continue
+            nxt = re.match(r"\s+(\S)", text[end:block_end])
+            # "3.5" never matches (no whitespace); a lower-case continuation after "." is usually not a new sentence.
+            if nxt and nxt.group(1).islower() and text[match.start()] == ".":
+                continue
+            _append(spans, text, cursor, end, offset)
+            cursor = end
+        _append(spans, text, cursor, block_end, offset)
+    return spans
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Paragraph-level blocks: a sentence never crosses a blank line or a heading/list-item start."""
+    blocks, cursor = [], 0
+    for match in _PARAGRAPH.finditer(text):
+        blocks.append((cursor, match.start()))
+        cursor = match.end()
+    blocks.append((cursor, len(text)))
+    # Single newlines inside a block are also hard breaks when the next line looks like a title (no final period).
+    out: list[tuple[int, int]] = []
+    for start, end in blocks:
+        line_start = start
+        for line in re.finditer(r"\n", text[start:end]):
+            line_end = start + line.start()
+            prev = text[line_start:line_end].rstrip()
+            if prev and not prev.endswith((",", ";", ":", "-", "–")):
+                out.append((line_start, line_end))
+                line_start = line_end + 1
+        out.append((line_start, end))
+    return out
+
+
+def _append(spans: list[Span], text: str, start: int, end: int, offset: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    lead = len(piece) - len(piece.lstrip())
+    s = start + lead
+    spans.append(Span(stripped, s + offset, s + len(stripped) + offset))
+
+
+def strip_footnotes(text: str) -> str:
+    """Remove wiki-style footnote markers ("talks.[5][6]"): in an answer they would read as our citations."""
+    return _FOOTNOTE.sub("", text)
+
+
+def is_prose_sentence(text: str, min_words: int = 5) -> bool:
+    """A real sentence, not a heading, breadcrumb or caption: enough words and terminal punctuation."""
+    core = strip_footnotes(text).rstrip("\"'”’) ")
+    return len(core.split()) >= min_words and core.endswith((".", "!", "?", "…", ":", ";"))

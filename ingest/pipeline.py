@@ -1,0 +1,213 @@
+"""Sync a folder (or files) of articles into the store: add new, replace changed, delete removed, skip unchanged.
+
+Per article, in this order, so a crash at any point leaves a store the next run repairs:
+1. load and chunk (no writes; a broken file is reported and the others go on);
+2. LangChain's ``index()`` with the SQL record manager and ``cleanup="incremental"`` scoped to that article: chunks
+   whose hash is already recorded are skipped (not embedded), new ones are embedded then written, and the
+   article's chunks that are no longer produced are deleted. Chunk ids are content hashes, so a re-run after a
+   crash overwrites rather than duplicates;
+3. record the article's file hash, so the next run skips it before even chunking.
+
+Ingesting a folder is a full re-sync of that folder: articles previously ingested from it that it no longer holds
+are deleted (``prune=False`` / ``--no-prune`` keeps them). Files named one by one never prune anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+from tqdm import tqdm
+
+from assistant.config import Settings
+from assistant.models import Article
+from assistant.store import ArticleRecord, ChunkStore, StoreError
+from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
+from ingest.loaders import LoadError, SourceFile, discover_files, load_article
+
+
+@dataclass(frozen=True)
+class IngestProblem:
+    """One file that could not be ingested, and why (one line for the user)."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, article by article and chunk by chunk."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_skipped: int = 0
+    chunks_deleted: int = 0
+    errors: list[IngestProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        return (
+            f"articles: {len(self.added)} added, {len(self.updated)} updated, {len(self.deleted)} deleted, "
+            f"{len(self.unchanged)} unchanged, {len(self.errors)} failed | chunks: {self.chunks_embedded} embedded, "
+            f"{self.chunks_skipped} kept, {self.chunks_deleted} deleted | {self.seconds:.1f}s"
+        )
+
+
+@contextmanager
+def ingest_lock(data_dir: Path) -> Iterator[None]:
+    """One ingest at a time per data dir (a second one waits), so two writers never interleave."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class IngestPipeline:
+    """``run(paths) -> IngestReport``: discovery, loading, chunking and sync, wired from one store and chunker."""
+
+    def __init__(self, store: ChunkStore, chunker: SentenceChunker, max_file_bytes: int, show_progress: bool = True):
+        self.store = store
+        self.chunker = chunker
+        self.max_file_bytes = max_file_bytes
+        self.show_progress = show_progress
+        self.fingerprint = chunker.config.fingerprint() + ":" + store.embedder.model_id
+
+    def run(self, paths: Sequence[Path], prune: bool = True) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        with ingest_lock(self.store.settings.data_dir):
+            sources, missing = discover_files(paths)
+            report.errors.extend(IngestProblem(e.path, e.reason) for e in missing)
+            work = self._plan(sources, report)
+            self._sync(work, report)
+            if prune:
+                self._prune(paths, sources, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(self, sources: list[SourceFile], report: IngestReport) -> list[tuple[SourceFile, Article, list]]:
+        """Load and chunk what changed; unchanged files (same bytes, same chunking and model) are skipped here."""
+        work = []
+        for source in sources:
+            try:
+                article = load_article(source, max_bytes=self.max_file_bytes)
+            except LoadError as error:
+                report.errors.append(IngestProblem(error.path, error.reason))
+                continue
+            known = self.store.get_article(article.article_id)
+            if (
+                known
+                and known.content_sha256 == article.content_sha256
+                and known.config_fingerprint == self.fingerprint
+            ):
+                report.unchanged.append(article.article_id)
+                continue
+            chunks = self.chunker.run(article)
+            if not chunks:
+                report.errors.append(IngestProblem(str(source.path), "no text to index after chunking"))
+                continue
+            work.append((source, article, chunks))
+        return work
+
+    def _sync(self, work: list[tuple[SourceFile, Article, list]], report: IngestReport) -> None:
+        total = sum(len(chunks) for _, _, chunks in work)
+        embeddings = self.store.vector_store.embeddings
+        with tqdm(total=total, unit="chunk", desc="embedding", disable=not self.show_progress or total == 0) as bar:
+            embeddings.on_progress = bar.update
+            try:
+                for source, article, chunks in work:
+                    skipped_before = report.chunks_skipped
+                    self._sync_article(source, article, chunks, report)
+                    bar.update(report.chunks_skipped - skipped_before)  # kept chunks never reach the embedder
+            finally:
+                embeddings.on_progress = None
+
+    def _sync_article(self, source: SourceFile, article: Article, chunks: list, report: IngestReport) -> None:
+        docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for c in chunks]
+        known = self.store.get_article(article.article_id)
+        try:
+            result = index(
+                docs,
+                self.store.record_manager,
+                self.store.vector_store,
+                cleanup="incremental",
+                source_id_key="article_id",
+                key_encoder="sha256",
+                batch_size=max(len(docs), 1),  # one batch per article: embed everything before writing anything
+            )
+        except Exception as error:
+            report.errors.append(IngestProblem(str(source.path), f"could not write to the store: {error}"))
+            return
+        report.chunks_embedded += result["num_added"] + result["num_updated"]
+        report.chunks_skipped += result["num_skipped"]
+        report.chunks_deleted += result["num_deleted"]
+        meta = article.metadata
+        self.store.put_article(
+            ArticleRecord(
+                article_id=article.article_id,
+                root=str(source.root),
+                path=str(source.path),
+                content_sha256=article.content_sha256,
+                config_fingerprint=self.fingerprint,
+                title=meta.title,
+                publisher=meta.publisher or "",
+                published=meta.published or "",
+                license=meta.license or "",
+                source=meta.source or "",
+                n_chunks=len(chunks),
+                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )
+        (report.updated if known else report.added).append(article.article_id)
+
+    def _prune(self, paths: Sequence[Path], sources: list[SourceFile], report: IngestReport) -> None:
+        """Delete articles once ingested from one of these folders that the folder no longer holds."""
+        folders = {str(p.resolve()) for p in paths if p.is_dir()}
+        present = {s.article_id for s in sources}
+        for record in self.store.list_articles():
+            if record.root in folders and record.article_id not in present:
+                try:
+                    report.chunks_deleted += self.store.delete_article(record.article_id)
+                    report.deleted.append(record.article_id)
+                except StoreError as error:
+                    report.errors.append(IngestProblem(record.path, f"could not delete: {error}"))
+
+
+def remove_articles(store: ChunkStore, article_ids: Sequence[str]) -> dict[str, int]:
+    """Delete articles by id (CLI ``remove``, UI). Returns chunks deleted per article; unknown ids raise KeyError."""
+    deleted: dict[str, int] = {}
+    with ingest_lock(store.settings.data_dir):
+        for article_id in article_ids:
+            if store.get_article(article_id) is None:
+                raise KeyError(article_id)
+            deleted[article_id] = store.delete_article(article_id)
+    return deleted
+
+
+def build_ingest_pipeline(settings: Settings, store: ChunkStore, show_progress: bool = True) -> IngestPipeline:
+    """The ingest pipeline for a store, with the chunking settings of ``settings``."""
+    chunker = SentenceChunker(
+        load_tokenizer(settings.tiktoken_cache_dir),
+        ChunkingConfig(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens),
+    )
+    return IngestPipeline(store, chunker, settings.max_file_bytes, show_progress=show_progress)

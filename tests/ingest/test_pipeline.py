@@ -1,0 +1,207 @@
+"""Incremental, idempotent ingest against a real Chroma store and the real embedding model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.store import ChunkStore, StoreError
+from ingest.pipeline import IngestPipeline, remove_articles
+
+pytestmark = pytest.mark.slow
+
+
+def snapshot(store: ChunkStore) -> dict[str, tuple[str, str]]:
+    """Every chunk in Chroma: id -> (article, text)."""
+    got = store.collection.get(include=["documents", "metadatas"])
+    return {
+        cid: (str(meta["article_id"]), doc)
+        for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+    }
+
+
+def assert_consistent(store: ChunkStore) -> None:
+    """Chroma and the record manager hold exactly the same chunk ids, and no text is stored twice per article."""
+    chroma_ids = set(store.all_chunk_ids())
+    recorded = set(store.record_manager.list_keys())
+    assert chroma_ids == recorded
+    texts = [(a, t) for a, t in snapshot(store).values()]
+    assert len(texts) == len(set(texts)), "duplicate chunk"
+    per_article = {r.article_id: r.n_chunks for r in store.list_articles()}
+    counted: dict[str, int] = {}
+    for article_id, _ in texts:
+        counted[article_id] = counted.get(article_id, 0) + 1
+    assert counted == per_article
+
+
+def test_ingest_twice_is_identical(store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path) -> None:
+    store, pipeline = store_and_pipeline
+    first = pipeline.run([small_corpus])
+    assert first.ok and len(first.added) == 4 and first.chunks_embedded == store.count() > 4
+    before = snapshot(store)
+    second = pipeline.run([small_corpus])
+    assert second.ok
+    assert (second.added, second.updated, second.deleted) == ([], [], [])
+    assert len(second.unchanged) == 4 and second.chunks_embedded == 0
+    assert snapshot(store) == before
+    assert_consistent(store)
+
+
+def test_edit_replaces_old_chunks(store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    target = small_corpus / "10_us_state_blinken_bsgi_suspension_2023-07-17.md"
+    old_text = "The United States deeply regrets Russia’s decision to suspend participation"
+    text = target.read_text(encoding="utf-8")
+    assert old_text in text
+    target.write_text(
+        text.replace(old_text, "The United States welcomed the Zanzibar accord instead of regretting the decision"),
+        encoding="utf-8",
+    )
+    report = pipeline.run([small_corpus])
+    assert report.ok and report.updated == ["corpus/10_us_state_blinken_bsgi_suspension_2023-07-17.md"]
+    assert len(report.unchanged) == 3
+    docs = [t for _, t in snapshot(store).values()]
+    assert not any(old_text in d for d in docs), "old chunks must be gone"
+    assert any("Zanzibar accord" in d for d in docs)
+    assert_consistent(store)
+
+
+def test_removed_article_is_deleted(store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    gone = "corpus/22_putin_press_statement_2025-05-11_kremlin.md"
+    (small_corpus / "22_putin_press_statement_2025-05-11_kremlin.md").unlink()
+    report = pipeline.run([small_corpus])
+    assert report.deleted == [gone] and report.chunks_deleted > 0
+    assert gone not in {a for a, _ in snapshot(store).values()}
+    assert store.get_article(gone) is None
+    assert_consistent(store)
+
+
+def test_no_prune_keeps_removed_articles(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path
+) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    (small_corpus / "22_putin_press_statement_2025-05-11_kremlin.md").unlink()
+    report = pipeline.run([small_corpus], prune=False)
+    assert report.deleted == []
+    assert len(store.list_articles()) == 4
+
+
+def test_single_file_ingest_never_prunes_and_matches_folder_ids(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path
+) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    one = small_corpus / "01_wikipedia_peace_negotiations_2022_oldid1119451603.md"
+    report = pipeline.run([one])
+    assert report.unchanged == ["corpus/01_wikipedia_peace_negotiations_2022_oldid1119451603.md"]
+    assert report.deleted == [] and len(store.list_articles()) == 4
+
+
+def test_bad_inputs_are_reported_and_others_still_ingested(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path, tmp_path: Path
+) -> None:
+    store, pipeline = store_and_pipeline
+    from fpdf import FPDF
+
+    (small_corpus / "empty.md").write_text("")
+    (small_corpus / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (small_corpus / "latin1.txt").write_bytes("Déclaration de Genève".encode("latin-1"))
+    (small_corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\nBody text here.\n")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.output(str(small_corpus / "scan.pdf"))
+    missing = tmp_path / "does-not-exist"
+
+    report = pipeline.run([small_corpus, missing])
+    assert not report.ok
+    reasons = {Path(p.path).name: p.reason for p in report.errors}
+    assert set(reasons) == {"empty.md", "binary.md", "latin1.txt", "broken.md", "scan.pdf", "does-not-exist"}
+    assert "empty" in reasons["empty.md"]
+    assert "binary" in reasons["binary.md"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "front matter" in reasons["broken.md"]
+    assert "no extractable text" in reasons["scan.pdf"]
+    assert "no such file" in reasons["does-not-exist"]
+    assert len(report.added) == 4 and len(store.list_articles()) == 4
+    assert_consistent(store)
+
+
+def test_broken_edit_keeps_previous_version(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path
+) -> None:
+    """A file that was fine and is now broken is reported; its last good chunks stay (nothing is lost)."""
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    before = snapshot(store)
+    (small_corpus / "10_us_state_blinken_bsgi_suspension_2023-07-17.md").write_text("---\ntitle: [x\n---\nx\n")
+    report = pipeline.run([small_corpus])
+    assert len(report.errors) == 1 and report.deleted == []
+    assert snapshot(store) == before
+
+
+def test_store_write_failure_leaves_no_half_article(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the embedder fails mid-ingest, that article is reported, nothing of it is written, the rest goes on."""
+    store, pipeline = store_and_pipeline
+    embeddings = store.vector_store.embeddings
+    real = embeddings.embed_documents
+    calls = {"n": 0}
+
+    def flaky(texts: list[str]) -> list[list[float]]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated embedding failure")
+        return real(texts)
+
+    monkeypatch.setattr(embeddings, "embed_documents", flaky)
+    report = pipeline.run([small_corpus])
+    assert len(report.errors) == 1 and "simulated embedding failure" in report.errors[0].reason
+    assert len(report.added) == 3
+    assert_consistent(store)
+    monkeypatch.setattr(embeddings, "embed_documents", real)
+    healed = pipeline.run([small_corpus])
+    assert healed.ok and len(healed.added) == 1 and len(healed.unchanged) == 3
+    assert_consistent(store)
+
+
+def test_remove_articles(store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    deleted = remove_articles(store, ["corpus/01_wikipedia_peace_negotiations_2022_oldid1119451603.md"])
+    assert next(iter(deleted.values())) > 0
+    assert len(store.list_articles()) == 3
+    assert_consistent(store)
+    with pytest.raises(KeyError):
+        remove_articles(store, ["corpus/nope.md"])
+
+
+def test_store_refuses_other_embedding_model(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path, embedder
+) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+
+    class OtherModel:
+        model_id = "some/other-model"
+        dimension = 768
+
+    with pytest.raises(StoreError, match="other-model"):
+        ChunkStore(store.settings, OtherModel())  # type: ignore[arg-type]
+
+
+def test_copy_of_corpus_folder_elsewhere(store_and_pipeline, small_corpus: Path, tmp_path: Path) -> None:
+    """Moving the folder keeps ids (folder name + relative path): nothing is re-embedded or duplicated."""
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    moved = tmp_path / "elsewhere" / "corpus"
+    shutil.copytree(small_corpus, moved)
+    report = pipeline.run([moved])
+    assert len(report.unchanged) == 4 and report.chunks_embedded == 0
+    assert_consistent(store)
