@@ -14,6 +14,7 @@ are deleted (``prune=False`` / ``--no-prune`` keeps them). Files named one by on
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import time
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ from assistant.config import Settings
 from assistant.models import Article
 from assistant.store import ArticleRecord, ChunkStore, StoreError
 from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
-from ingest.loaders import LoadError, SourceFile, discover_files, load_article
+from ingest.loaders import LoadError, discover_files, load_article
 
 
 @dataclass(frozen=True)
@@ -93,27 +94,40 @@ class IngestPipeline:
         self.fingerprint = chunker.config.fingerprint() + ":" + store.embedder.model_id
 
     def run(self, paths: Sequence[Path], prune: bool = True) -> IngestReport:
+        """Sync files and folders from disk."""
         started = time.perf_counter()
         report = IngestReport()
         with ingest_lock(self.store.settings.data_dir):
             sources, missing = discover_files(paths)
             report.errors.extend(IngestProblem(e.path, e.reason) for e in missing)
-            work = self._plan(sources, report)
-            self._sync(work, report)
+            loaded: list[tuple[str, Article]] = []
+            for source in sources:
+                try:
+                    loaded.append((str(source.root), load_article(source, max_bytes=self.max_file_bytes)))
+                except LoadError as error:
+                    report.errors.append(IngestProblem(error.path, error.reason))
+            self._sync(self._plan(loaded, report), report)
             if prune:
-                self._prune(paths, sources, report)
+                folders = {str(p.resolve()) for p in paths if p.is_dir()}
+                self._prune(folders, {s.article_id for s in sources}, report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _plan(self, sources: list[SourceFile], report: IngestReport) -> list[tuple[SourceFile, Article, list]]:
-        """Load and chunk what changed; unchanged files (same bytes, same chunking and model) are skipped here."""
+    def run_articles(self, articles: Sequence[Article], root: str, prune: bool = True) -> IngestReport:
+        """Sync articles already in memory (benchmark passages) as if they were the files of folder ``root``."""
+        started = time.perf_counter()
+        report = IngestReport()
+        with ingest_lock(self.store.settings.data_dir):
+            self._sync(self._plan([(root, a) for a in articles], report), report)
+            if prune:
+                self._prune({root}, {a.article_id for a in articles}, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[tuple[str, Article, list]]:
+        """Chunk what changed; unchanged articles (same bytes, same chunking and model) are skipped here."""
         work = []
-        for source in sources:
-            try:
-                article = load_article(source, max_bytes=self.max_file_bytes)
-            except LoadError as error:
-                report.errors.append(IngestProblem(error.path, error.reason))
-                continue
+        for root, article in loaded:
             known = self.store.get_article(article.article_id)
             if (
                 known
@@ -121,28 +135,30 @@ class IngestPipeline:
                 and known.config_fingerprint == self.fingerprint
             ):
                 report.unchanged.append(article.article_id)
+                if (known.root, known.path) != (root, article.path):  # the folder moved: keep prune scoped right
+                    self.store.put_article(dataclasses.replace(known, root=root, path=article.path))
                 continue
             chunks = self.chunker.run(article)
             if not chunks:
-                report.errors.append(IngestProblem(str(source.path), "no text to index after chunking"))
+                report.errors.append(IngestProblem(article.path, "no text to index after chunking"))
                 continue
-            work.append((source, article, chunks))
+            work.append((root, article, chunks))
         return work
 
-    def _sync(self, work: list[tuple[SourceFile, Article, list]], report: IngestReport) -> None:
+    def _sync(self, work: list[tuple[str, Article, list]], report: IngestReport) -> None:
         total = sum(len(chunks) for _, _, chunks in work)
         embeddings = self.store.vector_store.embeddings
         with tqdm(total=total, unit="chunk", desc="embedding", disable=not self.show_progress or total == 0) as bar:
             embeddings.on_progress = bar.update
             try:
-                for source, article, chunks in work:
+                for root, article, chunks in work:
                     skipped_before = report.chunks_skipped
-                    self._sync_article(source, article, chunks, report)
+                    self._sync_article(root, article, chunks, report)
                     bar.update(report.chunks_skipped - skipped_before)  # kept chunks never reach the embedder
             finally:
                 embeddings.on_progress = None
 
-    def _sync_article(self, source: SourceFile, article: Article, chunks: list, report: IngestReport) -> None:
+    def _sync_article(self, root: str, article: Article, chunks: list, report: IngestReport) -> None:
         docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for c in chunks]
         known = self.store.get_article(article.article_id)
         try:
@@ -156,7 +172,7 @@ class IngestPipeline:
                 batch_size=max(len(docs), 1),  # one batch per article: embed everything before writing anything
             )
         except Exception as error:
-            report.errors.append(IngestProblem(str(source.path), f"could not write to the store: {error}"))
+            report.errors.append(IngestProblem(article.path, f"could not write to the store: {error}"))
             return
         report.chunks_embedded += result["num_added"] + result["num_updated"]
         report.chunks_skipped += result["num_skipped"]
@@ -165,8 +181,8 @@ class IngestPipeline:
         self.store.put_article(
             ArticleRecord(
                 article_id=article.article_id,
-                root=str(source.root),
-                path=str(source.path),
+                root=root,
+                path=article.path,
                 content_sha256=article.content_sha256,
                 config_fingerprint=self.fingerprint,
                 title=meta.title,
@@ -180,12 +196,10 @@ class IngestPipeline:
         )
         (report.updated if known else report.added).append(article.article_id)
 
-    def _prune(self, paths: Sequence[Path], sources: list[SourceFile], report: IngestReport) -> None:
-        """Delete articles once ingested from one of these folders that the folder no longer holds."""
-        folders = {str(p.resolve()) for p in paths if p.is_dir()}
-        present = {s.article_id for s in sources}
+    def _prune(self, roots: set[str], present: set[str], report: IngestReport) -> None:
+        """Delete articles once ingested from one of these roots that are no longer present there."""
         for record in self.store.list_articles():
-            if record.root in folders and record.article_id not in present:
+            if record.root in roots and record.article_id not in present:
                 try:
                     report.chunks_deleted += self.store.delete_article(record.article_id)
                     report.deleted.append(record.article_id)

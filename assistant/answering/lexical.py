@@ -155,17 +155,24 @@ STOPWORDS = frozenset(
     ]
 )
 
+MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+
 ALIASES = {
     "türkiye": "turkey", "turkiye": "turkey", "turkish": "turkey", "ankara": "turkey",
     "us": "united_states", "usa": "united_states", "america": "united_states", "american": "united_states",
     "un": "united_nations", "eu": "european_union", "kiev": "kyiv", "russian": "russia", "ukrainian": "ukraine",
-    "zelensky": "zelenskyy", "zelenskiy": "zelenskyy", "nato's": "nato", "moscow": "russia", "kremlin": "russia",
+    "zelensky": "zelenskyy", "washington": "united_states", "zelenskiy": "zelenskyy", "nato's": "nato", "moscow": "russia", "kremlin": "russia",
 }  # fmt: skip
 
 _PHRASES = [
     (re.compile(r"\bunited states\b|\bu\.s\.(?:a\.)?", re.I), " united_states "),
     (re.compile(r"\bunited nations\b|\bu\.n\.", re.I), " united_nations "),
     (re.compile(r"\beuropean union\b|\be\.u\.", re.I), " european_union "),
+    (re.compile(r"\bunited kingdom\b|\bu\.k\.|\bUK\b|\bBritain\b"), " united_kingdom "),
+    (re.compile(r"\b(?:UN )?security council\b|\bUNSC\b", re.I), " security_council "),
 ]
 _TOKEN = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?")
 
@@ -205,11 +212,16 @@ def key_terms(question: str) -> set[str]:
     "What did China propose?" -> {"china"}: if no retrieved passage mentions China, the corpus does not answer it.
     """
     keys: set[str] = set()
-    words = re.findall(r"[\w'’.-]+", question)
-    for i, word in enumerate(words):
-        clean = word.strip(".'’-")
-        if not clean:
+    words = [w.strip(".'’-,;:!?()\"“”") for w in re.findall(r"\S+", question)]
+    run: list[str] = []  # consecutive capitalised words form one name ("United States", "Black Sea")
+    for i, word in enumerate([*words, ""]):
+        is_name = bool(word) and (
+            word[0].isdigit() or (i > 0 and word[0].isupper()) or (word.isupper() and len(word) > 1)
+        )
+        if is_name and not word.lower().rstrip(".") in MONTHS:
+            run.append(word)
             continue
-        if clean[0].isdigit() or (i > 0 and clean[0].isupper()) or (clean.isupper() and len(clean) > 1):
-            keys.update(content_terms(clean))
+        if run:
+            keys.update(content_terms(" ".join(run)))
+            run = []
     return keys

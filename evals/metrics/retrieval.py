@@ -1,0 +1,46 @@
+"""Ranked-retrieval metrics over one question: which retrieved items are relevant, in rank order.
+
+Inputs are a list of booleans (``relevant[i]`` is True when the item at rank i+1 is relevant) and the number of
+relevant items that exist (for recall and the ideal DCG). Averaging over questions is the caller's job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def recall_at_k(relevant: Sequence[bool], n_relevant: int, k: int) -> float:
+    """Share of the relevant items found in the top k (Manning, Raghavan & Schütze 2008, ch. 8).
+
+    With ``n_relevant`` gold items, recall@k = |relevant ∩ top-k| / n_relevant; 0 when there are none.
+    """
+    if n_relevant <= 0:
+        return 0.0
+    return min(sum(1 for r in relevant[:k] if r), n_relevant) / n_relevant
+
+
+def hit_at_k(relevant: Sequence[bool], k: int) -> float:
+    """1 if any relevant item is in the top k, else 0 (the "success@k" of QA retrieval, e.g. DPR, Karpukhin 2020)."""
+    return 1.0 if any(relevant[:k]) else 0.0
+
+
+def mrr_at_k(relevant: Sequence[bool], k: int = 10) -> float:
+    """Reciprocal rank of the first relevant item within the top k, else 0 (Voorhees 1999, TREC-8 QA)."""
+    for i, r in enumerate(relevant[:k]):
+        if r:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def ndcg_at_k(relevant: Sequence[bool], n_relevant: int, k: int = 10) -> float:
+    """Normalised discounted cumulative gain with binary gains (Järvelin & Kekäläinen 2002).
+
+    DCG@k = Σ_{i=1..k} rel_i / log2(i + 1); nDCG@k = DCG@k / IDCG@k, where the ideal ranking puts all
+    min(n_relevant, k) relevant items first.
+    """
+    if n_relevant <= 0:
+        return 0.0
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(relevant[:k]) if r)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, k)))
+    return dcg / ideal
