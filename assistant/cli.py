@@ -156,6 +156,74 @@ def chat(
     launch(settings)
 
 
+@app.command("eval")
+def evaluate(
+    suite: Annotated[str, typer.Option(help="corpus | msmarco | asqa | all")] = "corpus",
+    backend: Annotated[
+        str, typer.Option(help="extractive | llm (llm needs PEACETALKS_LLM_BASE_URL and PEACETALKS_LLM_MODEL)")
+    ] = "extractive",
+    judge: Annotated[str, typer.Option(help="Support judge: offline | llm")] = "offline",
+    k: Annotated[int | None, typer.Option("--k", help="Passages the answer uses")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run the LangChain tutorial")] = True,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory [default: <data dir>/evals/runs/<time>-<suite>]")
+    ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None, typer.Option(help="Compare two run directories instead of running (A B)")
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="Allowed drop per metric in --compare")] = 0.02,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Measure retrieval, citations and answers on a question set; write results.json, report.md and plots."""
+    import time
+
+    from evals.datasets import DatasetMissing
+    from evals.report import compare_runs, write_run
+    from evals.runner import SUITES, run_suite
+
+    if compare:
+        table, regressions = compare_runs(compare[0], compare[1], tolerance)
+        typer.echo(table)
+        for line in regressions:
+            typer.secho(f"regression: {line}", fg=typer.colors.RED)
+        raise typer.Exit(1 if regressions else 0)
+    settings = make_settings(data_dir=data_dir, top_k=k)
+    if backend == "extractive":
+        settings = settings.model_copy(update={"llm_base_url": None, "llm_model": None})
+    elif not settings.llm_configured:
+        raise fail("--backend llm needs PEACETALKS_LLM_BASE_URL and PEACETALKS_LLM_MODEL")
+    suites = list(SUITES) if suite == "all" else [suite]
+    missing = 0
+    for name in suites:
+        if name not in SUITES:
+            raise fail(f"unknown suite {name!r} (choose from {', '.join(SUITES)}, all)", 2)
+        try:
+            run = run_suite(settings, name, limit=limit, judge_kind=judge, with_baseline=baseline)
+        except DatasetMissing as error:
+            typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
+            missing += 1
+            continue
+        run_dir = out if out and len(suites) == 1 else None
+        run_dir = run_dir or settings.data_dir / "evals" / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+        report = write_run(run, run_dir)
+        typer.echo(_summary_table(run))
+        typer.echo(f"report: {report}")
+    if missing == len(suites):
+        raise typer.Exit(3)
+
+
+def _summary_table(run: Any) -> str:
+    from evals.report import HEADLINE, _fmt
+
+    head = f"{'metric':<22}" + "".join(f"{s.name:>20}" for s in run.systems)
+    rows = [f"== {run.suite} ({len(run.systems[0].results)} questions; judge {run.judge}) ==", head]
+    for key in HEADLINE:
+        if any(key in s.summary for s in run.systems):
+            rows.append(f"{key:<22}" + "".join(f"{_fmt(s.summary.get(key)):>20}" for s in run.systems))
+    return "\n".join(rows)
+
+
 @app.command()
 def articles(data_dir: DataDirOption = None) -> None:
     """List the ingested articles."""

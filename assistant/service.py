@@ -127,6 +127,7 @@ def build_assistant(
         min_passage_score=settings.min_passage_score,
         min_sentence_score=settings.min_sentence_score,
         max_sentences=settings.max_answer_sentences,
+        vocabulary=store.vocabulary,
     )
     answerer: Answerer = extractive
     if chat_model is not None:

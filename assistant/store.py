@@ -106,6 +106,7 @@ class ChunkStore:
             db.execute(_ARTICLES_SCHEMA)
         self._record_manager: Any = None
         self._vector_store: Any = None
+        self._vocabulary: tuple[str, set[str]] | None = None
 
     def _check_compatible(self) -> None:
         """Refuse a store built with another embedding model, with an explanation instead of a dimension error."""
@@ -231,6 +232,26 @@ class ChunkStore:
             Chunk.from_store(cid, doc or "", dict(meta or {}))
             for cid, doc, meta in zip(result["ids"], docs, metas, strict=True)
         ]
+
+    def vocabulary(self) -> set[str]:
+        """Every content term of the stored chunks, titles and publishers (recomputed when the store changes).
+
+        Lets the answerer tell "the corpus never mentions X" from "retrieval missed X".
+        """
+        with self._articles_db() as db:
+            count, last = db.execute("SELECT COUNT(*), MAX(ingested_at) FROM articles").fetchone()
+        version = f"{self.count()}:{count}:{last}"
+        if self._vocabulary is None or self._vocabulary[0] != version:
+            from assistant.answering.lexical import content_terms
+
+            terms: set[str] = set()
+            got = self.collection.get(include=["documents", "metadatas"])
+            for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+                terms.update(
+                    content_terms(f"{doc} {(meta or {}).get('title', '')} {(meta or {}).get('publisher', '')}")
+                )
+            self._vocabulary = (version, terms)
+        return self._vocabulary[1]
 
     def all_chunk_ids(self) -> list[str]:
         return list(self.collection.get(include=[])["ids"])

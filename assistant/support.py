@@ -15,6 +15,7 @@ the judge's accuracy there). ``LLMJudge`` asks an OpenAI-compatible model instea
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,17 +23,13 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.answering.lexical import content_terms, key_terms
+from assistant.answering.lexical import MONTHS, content_terms, key_terms
 from assistant.embedding import Embedder
 from assistant.text import split_sentences, strip_footnotes
 
 _MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-).split()
-_MONTH_CANON = {m: m[:3] for m in _MONTHS}
+_MONTH_CANON = {m: m[:3] for m in MONTHS}
 _NEGATION = re.compile(r"\b(not|no|never|neither|nor)\b|n't\b", re.I)
 _NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
@@ -110,7 +107,7 @@ class LexicalSemanticJudge:
             return SupportVerdict(False, 0.0, f"name not in passage: {', '.join(sorted(missing_names))}", self.name)
 
         units = [s.text for s in split_sentences(passage)]
-        units += [f"{a} {b}" for a, b in zip(units, units[1:], strict=False)]
+        units += [f"{a} {b}" for a, b in itertools.pairwise(units)]
         vectors = self._vectors([claim, *units])
         sims = vectors[1:] @ vectors[0]
         best = int(np.argmax(sims))

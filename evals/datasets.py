@@ -47,26 +47,19 @@ class QAItem:
         return self.type != "unanswerable"
 
     @property
-    def n_relevant(self) -> int:
-        return len(self.quotes) if self.quotes else len(self.gold_ids)
+    def gold(self) -> set[str]:
+        """Keys of the gold items: quote indexes for corpus_qa, passage ids for BEIR-like sets."""
+        return {f"q{i}" for i in range(len(self.quotes))} if self.quotes else set(self.gold_ids)
+
+    def covers(self, chunk: Chunk) -> set[str]:
+        """The gold items a retrieved chunk contains (a chunk is relevant when this is not empty)."""
+        if self.quotes:
+            text = _norm(chunk.text)
+            return {f"q{i}" for i, q in enumerate(self.quotes) if chunk.article_id == q.file and _norm(q.quote) in text}
+        return {chunk.article_id} & set(self.gold_ids)
 
     def relevant(self, chunk: Chunk) -> bool:
-        """Whether a retrieved chunk is gold evidence for this item."""
-        if self.quotes:
-            return any(
-                chunk.article_id == q.file and _norm(q.quote) in _norm(chunk.text) for q in self.quotes
-            )
-        return chunk.article_id in self.gold_ids
-
-    def quotes_found(self, chunks: list[Chunk]) -> int:
-        """How many distinct gold items the chunks cover (for recall@k)."""
-        if self.quotes:
-            return sum(
-                1
-                for q in self.quotes
-                if any(c.article_id == q.file and _norm(q.quote) in _norm(c.text) for c in chunks)
-            )
-        return len({c.article_id for c in chunks} & set(self.gold_ids))
+        return bool(self.covers(chunk))
 
 
 def _norm(text: str) -> str:

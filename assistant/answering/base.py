@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.models import Evidence
-from assistant.text import Span
+from assistant.text import Span, split_sentences
 
 ABSTAIN_TEXT = "The corpus does not say."
 
@@ -43,8 +43,14 @@ class Draft:
 
     @staticmethod
     def from_sentences(sentences: list[DraftSentence]) -> Draft:
-        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.cites) for s in sentences)
-        return Draft(text=text.strip(), sentences=sentences)
+        parts: list[str] = []
+        for sentence in sentences:
+            markers = "".join(f"[{n}]" for n in sentence.cites)
+            # A quoted unit of two sentences ("X. It proposed ...") gets its markers after each sentence, so
+            # every sentence of the answer carries its citation.
+            pieces = [p.text for p in split_sentences(sentence.text)] or [sentence.text]
+            parts.extend(f"{piece} {markers}" for piece in pieces)
+        return Draft(text=" ".join(parts).strip(), sentences=sentences)
 
 
 class Answerer(Protocol):

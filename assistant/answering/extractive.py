@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +48,10 @@ class ExtractiveAnswerer:
         min_passage_score: float = 0.30,
         min_sentence_score: float = 0.40,
         max_sentences: int = 3,
+        vocabulary: Callable[[], set[str]] | None = None,
     ) -> None:
         self.embedder = embedder
+        self.vocabulary = vocabulary  # every content term of the corpus (from the store), for abstention
         self.min_passage_score = min_passage_score
         self.min_sentence_score = min_sentence_score
         self.max_sentences = max_sentences
@@ -99,23 +101,34 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
-    def _missing_key_terms(self, question: str, evidence: list[Evidence]) -> set[str]:
+    def _abstention_reason(self, question: str, evidence: list[Evidence]) -> str | None:
+        """Why the passages cannot answer, judged on the names and numbers the question hinges on, or None.
+
+        A name the whole corpus never mentions ("China's 12-point plan") means the corpus cannot answer. A name it
+        mentions elsewhere is a retrieval miss, not proof of absence, so the passages must miss most names.
+        """
         keys = key_terms(question)
+        if not keys:
+            return None
+        if self.vocabulary is not None:
+            unknown = keys - self.vocabulary()
+            if unknown:
+                return f"No article in it mentions: {', '.join(sorted(unknown))}."
         present: set[str] = set()
         for ev in evidence:
-            present.update(content_terms(ev.chunk.text + " " + ev.chunk.metadata.title))
-        return keys - present
+            meta = ev.chunk.metadata
+            present.update(content_terms(f"{ev.chunk.text} {meta.title} {meta.publisher or ''}"))
+        missing = keys - present
+        if 2 * len(missing) > len(keys):
+            return f"None of the closest passages mention: {', '.join(sorted(missing))}."
+        return None
 
     def run(self, question: str, evidence: list[Evidence]) -> Draft:
         if not evidence or evidence[0].score < self.min_passage_score:
             return Draft(text=f"{ABSTAIN_TEXT} No passage in it is close enough to this question.", abstained=True)
-        missing = self._missing_key_terms(question, evidence)
-        if missing:
-            names = ", ".join(sorted(missing))
-            return Draft(
-                text=f"{ABSTAIN_TEXT} None of the closest passages mention: {names}.",
-                abstained=True,
-            )
+        reason = self._abstention_reason(question, evidence)
+        if reason:
+            return Draft(text=f"{ABSTAIN_TEXT} {reason}", abstained=True)
         picked: list[tuple[ScoredSentence, DraftSentence]] = []
         scored = self.score_sentences(question, evidence)
         # Keep the answer on point: besides the absolute floor, a sentence must score near the best one.

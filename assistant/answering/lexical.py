@@ -156,15 +156,40 @@ STOPWORDS = frozenset(
 )
 
 MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
 )
 
 ALIASES = {
     "türkiye": "turkey", "turkiye": "turkey", "turkish": "turkey", "ankara": "turkey",
     "us": "united_states", "usa": "united_states", "america": "united_states", "american": "united_states",
     "un": "united_nations", "eu": "european_union", "kiev": "kyiv", "russian": "russia", "ukrainian": "ukraine",
-    "zelensky": "zelenskyy", "washington": "united_states", "zelenskiy": "zelenskyy", "nato's": "nato", "moscow": "russia", "kremlin": "russia",
+    "zelensky": "zelenskyy", "zelenskiy": "zelenskyy", "nato's": "nato",
+    "washington": "united_states", "moscow": "russia", "kremlin": "russia",
 }  # fmt: skip
 
 _PHRASES = [
@@ -218,7 +243,7 @@ def key_terms(question: str) -> set[str]:
         is_name = bool(word) and (
             word[0].isdigit() or (i > 0 and word[0].isupper()) or (word.isupper() and len(word) > 1)
         )
-        if is_name and not word.lower().rstrip(".") in MONTHS:
+        if is_name and word.lower().rstrip(".") not in MONTHS:
             run.append(word)
             continue
         if run:

@@ -7,17 +7,21 @@ relevant items that exist (for recall and the ideal DCG). Averaging over questio
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 
-def recall_at_k(relevant: Sequence[bool], n_relevant: int, k: int) -> float:
-    """Share of the relevant items found in the top k (Manning, Raghavan & Schütze 2008, ch. 8).
+def recall_at_k(covered: Sequence[Set[str]], gold: Set[str], k: int) -> float:
+    """Share of the gold items found in the top k (Manning, Raghavan & Schütze 2008, ch. 8).
 
-    With ``n_relevant`` gold items, recall@k = |relevant ∩ top-k| / n_relevant; 0 when there are none.
+    ``covered[i]`` is the set of gold items the result at rank i+1 contains (a chunk may hold several gold
+    quotes, and several chunks may hold the same one): recall@k = |∪ covered[:k] ∩ gold| / |gold|; 0 if no gold.
     """
-    if n_relevant <= 0:
+    if not gold:
         return 0.0
-    return min(sum(1 for r in relevant[:k] if r), n_relevant) / n_relevant
+    found: set[str] = set()
+    for items in covered[:k]:
+        found |= items & gold
+    return len(found) / len(gold)
 
 
 def hit_at_k(relevant: Sequence[bool], k: int) -> float:

@@ -104,10 +104,12 @@ def test_the_same_follow_up_without_history_is_not_rewritten(corpus_assistant: A
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="product bug: the rewritten query carries the previous question's names and numbers into the "
-    "key-term check, so the answerer abstains ('None of the closest passages mention: 11, 2025, may')",
+    reason="product bug: a standalone question after a turn is taken for a follow-up; the previous question "
+    "pulls retrieval and the answer towards the previous topic (Putin's 2025 proposal)",
 )
-def test_new_topic_after_a_turn_is_still_answered(corpus_assistant: Assistant) -> None:
-    answer = corpus_assistant.ask("What is the Minsk Protocol?", history=HISTORY)
-    assert not answer.abstained, answer.text
-    assert "Minsk Protocol" in answer.text
+def test_new_topic_after_a_turn_is_answered_as_if_asked_alone(corpus_assistant: Assistant) -> None:
+    question = "What did the Istanbul Communiqué propose?"
+    alone = corpus_assistant.ask(question)
+    after_a_turn = corpus_assistant.ask(question, history=HISTORY)
+    assert after_a_turn.text == alone.text
+    assert "corpus/22_putin_press_statement_2025-05-11_kremlin.md" not in {c.article_id for c in after_a_turn.citations}

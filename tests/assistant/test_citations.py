@@ -131,7 +131,9 @@ def test_marker_opening_the_next_sentence_belongs_to_the_previous_one() -> None:
 
 def test_marker_opening_a_sentence_quotes_for_the_previous_sentence() -> None:
     # Passage 2 has one sentence about NATO and one about May 2022: the quote must match the sentence before "[2]".
-    result = resolve("The Communiqué proposed that Ukraine end its plans to join NATO. [2] The talks stopped in May 2022.")
+    result = resolve(
+        "The Communiqué proposed that Ukraine end its plans to join NATO. [2] The talks stopped in May 2022."
+    )
     (citation,) = result.citations
     assert citation.quote == "It proposed that Ukraine end its plans to join NATO and accept limits on its military."
 

@@ -139,7 +139,10 @@ def test_streamed_pieces_join_to_the_final_renumbered_text(corpus_assistant: Ass
     pieces, answer = collect(llm_assistant(corpus_assistant, model), QUESTION)
     assert len(pieces) > 20  # character by character: markers arrive split over several pieces
     assert "".join(pieces) == answer.text
-    assert answer.text == "Ukraine would stay out of NATO [1]. Its army would be limited [2][1]. Guarantors would help [3][2]."
+    assert (
+        answer.text
+        == "Ukraine would stay out of NATO [1]. Its army would be limited [2][1]. Guarantors would help [3][2]."
+    )
     assert [c.chunk_id for c in answer.citations] == [answer.evidence[i].chunk.chunk_id for i in (2, 0, 1)]
     assert len(model.calls) == 1
 
@@ -179,7 +182,7 @@ def test_failing_chat_model_falls_back_to_the_extractive_answer(corpus_assistant
 @pytest.mark.slow
 def test_chat_model_failing_mid_stream_falls_back(corpus_assistant: Assistant) -> None:
     model = FakeListChatModel(responses=["Ukraine would stay out of NATO [1]. More"], error_on_chunk_number=20)
-    pieces, answer = collect(llm_assistant(corpus_assistant, model), QUESTION)
+    _pieces, answer = collect(llm_assistant(corpus_assistant, model), QUESTION)
     assert answer.backend == "extractive"
     assert "join NATO" in answer.text
     assert any("FakeListChatModelError" in n for n in answer.notices)
@@ -217,7 +220,9 @@ def test_llm_answerer_run_returns_the_model_text() -> None:
     assert draft.text == "Neutrality was proposed [1]."
     assert not draft.abstained
     (messages,) = model.calls
-    assert '<passage n="1" title="Peace talks" publisher="Wikipedia" published="2024-01-02">' in str(messages[1].content)
+    assert '<passage n="1" title="Peace talks" publisher="Wikipedia" published="2024-01-02">' in str(
+        messages[1].content
+    )
 
 
 def test_format_passages_neutralises_a_closing_tag_inside_a_passage() -> None:
@@ -266,7 +271,7 @@ def test_build_messages_puts_the_question_after_the_passages() -> None:
     system, user = build_messages("Where?", [_evidence(1, "In Istanbul.")])
     assert "Use ONLY the numbered passages" in str(system.content)
     assert ABSTAIN_TEXT in str(system.content)
-    assert str(user.content).startswith("Passages:\n\n<passage n=\"1\"")
+    assert str(user.content).startswith('Passages:\n\n<passage n="1"')
     assert "Question: Where?" in str(user.content)
 
 

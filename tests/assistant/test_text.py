@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_offsets_on_real_corpus_files(path: Path) -> None:
     assert len(spans) > 3
     _assert_offsets(text, spans)
     # Spans are in order and never overlap.
-    for before, after in zip(spans, spans[1:], strict=False):
+    for before, after in itertools.pairwise(spans):
         assert before.end <= after.start
     for span in spans:
         assert "\n\n" not in span.text  # a sentence never crosses a paragraph break
