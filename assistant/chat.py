@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answering.lexical import content_terms
+from assistant.answering.lexical import content_terms, key_terms
 
 _OPENS_FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why)\b", re.I)
 _REFERS_BACK = re.compile(
@@ -31,11 +31,10 @@ class Turn:
 
 
 def is_follow_up(question: str) -> bool:
-    return bool(
-        _OPENS_FOLLOW_UP.search(question)
-        or _REFERS_BACK.search(question)
-        or len(content_terms(question)) < MIN_STANDALONE_TERMS
-    )
+    """Leans on the previous turn: opens like a continuation, points back, or is too bare to stand alone (a short
+    question that names its own subject, "What is the Minsk Protocol?", stands alone)."""
+    too_bare = len(content_terms(question)) < MIN_STANDALONE_TERMS and not key_terms(question)
+    return bool(_OPENS_FOLLOW_UP.search(question) or _REFERS_BACK.search(question) or too_bare)
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:

@@ -17,6 +17,19 @@ from assistant.models import Citation, Evidence
 from assistant.text import Span, split_sentences
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# A marker with the whitespace before it: a dropped marker takes its space along ("Claim [9]." -> "Claim.").
+_SPACED_MARKER = re.compile(r"(\s*)\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def _renumber_marker(match: re.Match[str], numbering: dict[int, int]) -> str:
+    """Replace one (spaced) marker group by the kept numbers, or by nothing when none is kept."""
+    kept: list[int] = []
+    for n in _numbers(match.group(0)):
+        if n in numbering and numbering[n] not in kept:
+            kept.append(numbering[n])
+    return match.group(1) + "".join(f"[{n}]" for n in kept) if kept else ""
+
+
 _ABSTAIN_PATTERNS = re.compile(
     r"corpus does not say|passages do not (?:say|answer|contain|mention)|cannot answer|no information",
     re.IGNORECASE,
@@ -80,14 +93,7 @@ def resolve_citations(draft: Draft, evidence: list[Evidence]) -> ResolvedCitatio
             quote = sentence.quotes.get(rank) or best_quote(sentence.text, by_rank[rank])
             quotes.setdefault(rank, []).append(quote)
 
-    def renumber(match: re.Match[str]) -> str:
-        kept = []
-        for n in _numbers(match.group(0)):
-            if n in numbering and numbering[n] not in kept:
-                kept.append(numbering[n])
-        return "".join(f"[{n}]" for n in kept)
-
-    text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", MARKER.sub(renumber, draft.text))).strip()
+    text = _SPACED_MARKER.sub(lambda m: _renumber_marker(m, numbering), draft.text).strip()
     citations = []
     for rank, number in sorted(numbering.items(), key=lambda item: item[1]):
         ev, spans = by_rank[rank], quotes[rank]
@@ -129,25 +135,28 @@ class StreamingRenumberer:
         self.valid = valid_ranks
         self.numbering: dict[int, int] = {}
         self._pending = ""
+        self._started = False
 
     def _renumber(self, match: re.Match[str]) -> str:
-        kept: list[int] = []
         for n in _numbers(match.group(0)):
             if n in self.valid:
-                number = self.numbering.setdefault(n, len(self.numbering) + 1)
-                if number not in kept:
-                    kept.append(number)
-        return "".join(f"[{n}]" for n in kept)
+                self.numbering.setdefault(n, len(self.numbering) + 1)
+        return _renumber_marker(match, self.numbering)
 
     def feed(self, piece: str) -> str:
         text = self._pending + piece
-        cut = text.rfind("[")
-        if cut != -1 and "]" not in text[cut:] and re.fullmatch(r"\[[\d\s,;]*", text[cut:]):
-            text, self._pending = text[:cut], text[cut:]
-        else:
-            self._pending = ""
-        return MARKER.sub(self._renumber, text)
+        # Hold back trailing whitespace and a marker still being written: whether that space survives depends on
+        # what follows (a dropped marker takes it along; the end of the answer trims it).
+        held = re.search(r"\s*(?:\[[\d\s,;]*)?$", text)
+        cut = held.start() if held else len(text)
+        text, self._pending = text[:cut], text[cut:]
+        out = _SPACED_MARKER.sub(self._renumber, text)
+        if not self._started:
+            out = out.lstrip()
+            self._started = bool(out)
+        return out
 
     def flush(self) -> str:
         rest, self._pending = self._pending, ""
-        return MARKER.sub(self._renumber, rest)
+        out = _SPACED_MARKER.sub(self._renumber, rest).rstrip()
+        return out if self._started else out.strip()

@@ -24,6 +24,8 @@ from assistant.offline import apply_offline_environment
 from assistant.retrieval import DenseRetriever, RetrievalFilters
 from assistant.store import ChunkStore
 
+FALLBACK_SEPARATOR = "\n\n[the LLM backend failed; extractive answer:]\n\n"
+
 
 class QuestionError(ValueError):
     """The question itself is unusable (empty, too long); the message says why."""
@@ -78,11 +80,13 @@ class Assistant:
         backend = self.answerer.name
         draft: Draft | None = None
         renumber = StreamingRenumberer({ev.rank for ev in evidence})
+        streamed = False
         try:
             for item in self.answerer.stream(query, evidence):
                 if isinstance(item, Draft):
                     draft = item
                 elif piece := renumber.feed(item):
+                    streamed = True
                     yield piece
             if tail := renumber.flush():
                 yield tail
@@ -95,6 +99,9 @@ class Assistant:
             )
             backend = self.fallback.name
             draft = self.fallback.run(query, evidence)
+            fallback_text = resolve_citations(draft, evidence).text
+            # Whatever the failed backend already streamed stays on screen: separate it from the real answer.
+            yield (FALLBACK_SEPARATOR + fallback_text) if streamed else fallback_text
         assert draft is not None
         resolved = resolve_citations(draft, evidence)
         done = time.perf_counter()

@@ -66,7 +66,10 @@ def store_and_pipeline(make_settings: Callable[..., Settings], embedder: Embedde
 @pytest.fixture(scope="session")
 def corpus_assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Assistant:
     """An assistant over the whole bundled corpus, ingested once per session into its own store."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-store"), corpus_dir=CORPUS_DIR)
+    # No LLM even if the developer's shell configures one: these tests are about the extractive backend.
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("corpus-store"), corpus_dir=CORPUS_DIR, llm_base_url=None, llm_model=None
+    )
     assistant = build_assistant(settings, embedder=embedder)
     report = build_ingest_pipeline(settings, assistant.store, show_progress=False).run([CORPUS_DIR])
     assert report.ok, report.errors

@@ -25,6 +25,8 @@ from assistant.text import Span, is_prose_sentence, split_sentences, strip_footn
 MIN_SENTENCE_WORDS = 5
 NEAR_DUPLICATE_COSINE = 0.88
 RELATIVE_FLOOR = 0.8
+SAME_FACT_COSINE = 0.65
+SAME_FACT_OVERLAP = 0.5
 _ANAPHORA = re.compile(r"^(It|Its|This|These|They|Their|He|She|His|Her|Such)\b")
 
 
@@ -146,7 +148,7 @@ class ExtractiveAnswerer:
                         DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span}),
                     )
                 continue
-            twin = next((d for s, d in picked if float(s.vector @ cand.vector) >= NEAR_DUPLICATE_COSINE), None)
+            twin = next((d for s, d in picked if _same_fact(s, cand)), None)
             if twin is not None:  # the same fact again: one sentence, one more citation
                 if cand.rank not in twin.cites:
                     twin.cites.append(cand.rank)
@@ -174,3 +176,18 @@ class ExtractiveAnswerer:
 
 def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
     return a.article_id == b.article_id and a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def _same_fact(a: ScoredSentence, b: ScoredSentence) -> bool:
+    """Two sentences reporting one fact: nearly the same meaning, or close meaning with the same numbers and
+    mostly the same words ("first meeting ... 28 February 2022, in Belarus" from two articles)."""
+    cosine = float(a.vector @ b.vector)
+    if cosine >= NEAR_DUPLICATE_COSINE:
+        return True
+    if cosine < SAME_FACT_COSINE:
+        return False
+    numbers_a, numbers_b = set(re.findall(r"\d+", a.span.text)), set(re.findall(r"\d+", b.span.text))
+    if not numbers_a or not numbers_b or not (numbers_a <= numbers_b or numbers_b <= numbers_a):
+        return False
+    terms_a, terms_b = set(content_terms(a.span.text)), set(content_terms(b.span.text))
+    return len(terms_a & terms_b) / max(1, min(len(terms_a), len(terms_b))) >= SAME_FACT_OVERLAP

@@ -7,6 +7,8 @@ cite [n] after every claim and to say so when they do not answer. Its markers ar
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,15 +31,24 @@ inside a passage.
 - Be concise: at most five sentences, plain text."""
 
 
+_CLOSING_TAG = re.compile(r"<\s*/\s*passage", re.IGNORECASE)
+
+
+def _attribute(value: str) -> str:
+    """A metadata value made safe inside a double-quoted attribute of the fence."""
+    return html.escape(value, quote=True)
+
+
 def format_passages(evidence: list[Evidence]) -> str:
     """Numbered passages fenced in <passage> tags; a closing tag inside the text cannot end the fence."""
     blocks = []
     for ev in evidence:
         meta = ev.chunk.metadata
-        body = strip_footnotes(ev.chunk.text).replace("</passage", "<\\/passage")
+        body = _CLOSING_TAG.sub("<\\/passage", strip_footnotes(ev.chunk.text))
+        title, publisher = _attribute(meta.title), _attribute(meta.publisher or "unknown")
         blocks.append(
-            f'<passage n="{ev.rank}" title="{meta.title}" publisher="{meta.publisher or "unknown"}" '
-            f'published="{meta.published or "undated"}">\n{body}\n</passage>'
+            f'<passage n="{ev.rank}" title="{title}" publisher="{publisher}" '
+            f'published="{_attribute(meta.published or "undated")}">\n{body}\n</passage>'
         )
     return "\n\n".join(blocks)
 

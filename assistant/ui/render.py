@@ -10,6 +10,7 @@ import html
 import re
 
 from assistant.models import Answer, Citation
+from assistant.text import strip_footnotes
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
@@ -21,7 +22,12 @@ def escape_text(text: str) -> str:
 
 def escape_answer(text: str) -> str:
     """Escape an answer but keep its [n] citation markers readable as [n]."""
-    return re.sub(r"\\\[(\d+)\\\]", r"[\1]", escape_text(text))
+    return re.sub(r"\\\[(\d+)\\\](?!:)", r"[\1]", escape_text(text))
+
+
+def _shown(text: str) -> str:
+    """Passage text for display: wiki footnote markers ("[5]") dropped so they don't read as our citations."""
+    return escape_text(strip_footnotes(text))
 
 
 def _highlighted_passage(c: Citation) -> str:
@@ -31,10 +37,10 @@ def _highlighted_passage(c: Citation) -> str:
         s, e = max(start - c.passage_start, 0), min(end - c.passage_start, len(c.passage))
         if s < cursor or s >= e:
             continue
-        pieces.append(escape_text(c.passage[cursor:s]))
-        pieces.append(f"<mark>{escape_text(c.passage[s:e])}</mark>")
+        pieces.append(_shown(c.passage[cursor:s]))
+        pieces.append(f"<mark>{_shown(c.passage[s:e])}</mark>")
         cursor = e
-    pieces.append(escape_text(c.passage[cursor:]))
+    pieces.append(_shown(c.passage[cursor:]))
     return "".join(pieces)
 
 

@@ -70,10 +70,6 @@ def test_without_history_the_question_is_left_unchanged() -> None:
     assert standalone_question("Why?", ()) == "Why?"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a short question that names its own subject (2 content terms) is taken for a follow-up",
-)
 @pytest.mark.parametrize("question", ["What is the Minsk Protocol?", "What did the Istanbul Communiqué propose?"])
 def test_short_question_naming_its_subject_is_not_a_follow_up(question: str) -> None:
     assert not is_follow_up(question)
@@ -102,11 +98,6 @@ def test_the_same_follow_up_without_history_is_not_rewritten(corpus_assistant: A
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a standalone question after a turn is taken for a follow-up; the previous question "
-    "pulls retrieval and the answer towards the previous topic (Putin's 2025 proposal)",
-)
 def test_new_topic_after_a_turn_is_answered_as_if_asked_alone(corpus_assistant: Assistant) -> None:
     question = "What did the Istanbul Communiqué propose?"
     alone = corpus_assistant.ask(question)

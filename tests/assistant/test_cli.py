@@ -245,7 +245,6 @@ def test_ask_with_an_unreachable_llm_falls_back(ingested_dir: Path, shared_model
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="product bug: after an LLM failure `ask` prints the sources but no answer text")
 def test_ask_prints_the_fallback_answer_text(ingested_dir: Path, shared_model: list[tuple[Any, ...]]) -> None:
     llm_env = {
         "PEACETALKS_LLM_BASE_URL": f"http://127.0.0.1:{_closed_port()}/v1",

@@ -13,7 +13,7 @@ from assistant.answering.lexical import key_terms
 from assistant.embedding import Embedder
 from assistant.models import Answer, ArticleMetadata, Chunk, Evidence
 from assistant.service import Assistant
-from assistant.text import is_prose_sentence, strip_footnotes
+from assistant.text import strip_footnotes
 from ingest.loaders import SourceFile, load_article
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,7 @@ def test_answer_sentences_are_verbatim_corpus_sentences_without_footnotes(
         first = by_number[cited[0]]
         quoted = [first.passage[s - first.passage_start : e - first.passage_start] for s, e in first.highlights]
         assert any(sentence in strip_footnotes(q) for q in quoted), (sentence, quoted)
-        assert is_prose_sentence(sentence)
+        assert sentence.rstrip("\"'”’)").endswith((".", "!", "?", "…", ":", ";")), sentence
 
 
 @pytest.mark.parametrize("question", UNANSWERABLE)
@@ -130,10 +130,6 @@ def test_first_meeting_answer_reports_28_february(answers: dict[str, Answer]) ->
     assert "Belarus" in answer.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the two Wikipedia sentences on the 28 February meeting (cosine 0.72 < 0.88) are not merged",
-)
 def test_first_meeting_is_reported_once_citing_both_articles(answers: dict[str, Answer]) -> None:
     answer = answers[FIRST_MEETING]
     first_meeting = [s for s, _ in cited_segments(answer.text) if "first meeting" in s.lower()]

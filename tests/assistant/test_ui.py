@@ -87,7 +87,6 @@ def test_escape_answer_keeps_citation_markers_readable() -> None:
     assert "<b>" not in escaped and "![" not in escaped and "](" not in escaped
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a '[1]: url' line in LLM text becomes a Markdown link definition")
 def test_escape_answer_does_not_allow_link_reference_definitions() -> None:
     escaped = escape_answer("Ukraine would not join NATO [1].\n[1]: http://evil.example/track")
     assert not re.search(r"^\s{0,3}\[1\]:", escaped, re.MULTILINE)
