@@ -71,6 +71,24 @@ class IngestReport:
         )
 
 
+# Articles are indexed in groups of about this many chunks: large enough to batch the embedding of many small
+# articles, small enough that a failed group is cheap to retry article by article.
+GROUP_CHUNKS = 256
+
+
+def _groups(work: list[tuple[str, Article, list]], size: int) -> Iterator[list[tuple[str, Article, list]]]:
+    group: list[tuple[str, Article, list]] = []
+    count = 0
+    for item in work:
+        if group and count + len(item[2]) > size:
+            yield group
+            group, count = [], 0
+        group.append(item)
+        count += len(item[2])
+    if group:
+        yield group
+
+
 @contextmanager
 def ingest_lock(data_dir: Path) -> Iterator[None]:
     """One ingest at a time per data dir (a second one waits), so two writers never interleave."""
@@ -146,21 +164,25 @@ class IngestPipeline:
         return work
 
     def _sync(self, work: list[tuple[str, Article, list]], report: IngestReport) -> None:
+        """Index the work in groups of whole articles, so many small articles share one embedding batch."""
         total = sum(len(chunks) for _, _, chunks in work)
         embeddings = self.store.vector_store.embeddings
         with tqdm(total=total, unit="chunk", desc="embedding", disable=not self.show_progress or total == 0) as bar:
             embeddings.on_progress = bar.update
             try:
-                for root, article, chunks in work:
+                for group in _groups(work, GROUP_CHUNKS):
                     skipped_before = report.chunks_skipped
-                    self._sync_article(root, article, chunks, report)
+                    self._sync_group(group, report)
                     bar.update(report.chunks_skipped - skipped_before)  # kept chunks never reach the embedder
             finally:
                 embeddings.on_progress = None
 
-    def _sync_article(self, root: str, article: Article, chunks: list, report: IngestReport) -> None:
-        docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for c in chunks]
-        known = self.store.get_article(article.article_id)
+    def _sync_group(self, group: list[tuple[str, Article, list]], report: IngestReport) -> None:
+        """One ``index()`` call for whole articles: everything is embedded before anything is written, and each
+        article's stale chunks are deleted with it. If the group fails, its articles are retried one by one, so
+        one bad article is reported alone and the others still land."""
+        docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for _, _, chunks in group for c in chunks]
+        known = {a.article_id: self.store.get_article(a.article_id) is not None for _, a, _ in group}
         try:
             result = index(
                 docs,
@@ -169,14 +191,23 @@ class IngestPipeline:
                 cleanup="incremental",
                 source_id_key="article_id",
                 key_encoder="sha256",
-                batch_size=max(len(docs), 1),  # one batch per article: embed everything before writing anything
+                batch_size=max(len(docs), 1),  # one batch: embed everything before writing anything
             )
-        except Exception as error:
-            report.errors.append(IngestProblem(article.path, f"could not write to the store: {error}"))
+        except Exception as error:  # a store or embedding failure must not stop the other articles
+            if len(group) > 1:
+                for item in group:
+                    self._sync_group([item], report)
+                return
+            report.errors.append(IngestProblem(group[0][1].path, f"could not write to the store: {error}"))
             return
         report.chunks_embedded += result["num_added"] + result["num_updated"]
         report.chunks_skipped += result["num_skipped"]
         report.chunks_deleted += result["num_deleted"]
+        for root, article, chunks in group:
+            self._record(root, article, len(chunks))
+            (report.updated if known[article.article_id] else report.added).append(article.article_id)
+
+    def _record(self, root: str, article: Article, n_chunks: int) -> None:
         meta = article.metadata
         self.store.put_article(
             ArticleRecord(
@@ -190,11 +221,10 @@ class IngestPipeline:
                 published=meta.published or "",
                 license=meta.license or "",
                 source=meta.source or "",
-                n_chunks=len(chunks),
+                n_chunks=n_chunks,
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
-        (report.updated if known else report.added).append(article.article_id)
 
     def _prune(self, roots: set[str], present: set[str], report: IngestReport) -> None:
         """Delete articles once ingested from one of these roots that are no longer present there."""
