@@ -184,6 +184,11 @@ MONTHS = frozenset(
     ]
 )
 
+PARTIES = frozenset(
+    "russia ukraine united_states european_union united_nations turkey nato belarus china france germany "
+    "united_kingdom security_council osce".split()
+)
+
 ALIASES = {
     "türkiye": "turkey", "turkiye": "turkey", "turkish": "turkey", "ankara": "turkey",
     "us": "united_states", "usa": "united_states", "america": "united_states", "american": "united_states",
@@ -249,4 +254,6 @@ def key_terms(question: str) -> set[str]:
         if run:
             keys.update(content_terms(" ".join(run)))
             run = []
+    # The parties are names wherever they stand, first word included ("Russia said ..." must not pass for Ukraine).
+    keys.update(t for t in content_terms(question) if t in PARTIES)
     return keys
