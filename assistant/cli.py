@@ -173,6 +173,9 @@ def evaluate(
         tuple[Path, Path] | None, typer.Option(help="Compare two run directories instead of running (A B)")
     ] = None,
     tolerance: Annotated[float, typer.Option(help="Allowed drop per metric in --compare")] = 0.02,
+    retrievers: Annotated[
+        bool, typer.Option("--retrievers", help="Retrieval only: dense vs BM25 vs hybrid vs the tutorial baseline")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Measure retrieval, citations and answers on a question set; write results.json, report.md and plots."""
@@ -180,7 +183,7 @@ def evaluate(
 
     from evals.datasets import DatasetMissing
     from evals.report import compare_runs, write_run
-    from evals.runner import SUITES, run_suite
+    from evals.runner import SUITES, compare_retrievers, run_suite
 
     if compare:
         table, regressions = compare_runs(compare[0], compare[1], tolerance)
@@ -198,6 +201,21 @@ def evaluate(
     for name in suites:
         if name not in SUITES:
             raise fail(f"unknown suite {name!r} (choose from {', '.join(SUITES)}, all)", 2)
+        if retrievers:
+            try:
+                rows = compare_retrievers(settings, name, limit=limit)
+            except DatasetMissing as error:
+                typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
+                missing += 1
+                continue
+            typer.echo(f"== {name}: retrieval ==")
+            typer.echo(f"{'system':<20}{'recall@5':>10}{'mrr@10':>10}{'ndcg@10':>10}{'p50 ms':>10}{'p95 ms':>10}")
+            for system, row in rows.items():
+                typer.echo(
+                    f"{system:<20}{row['recall@5']:>10.3f}{row['mrr@10']:>10.3f}{row['ndcg@10']:>10.3f}"
+                    f"{row['latency_p50_ms']:>10.1f}{row['latency_p95_ms']:>10.1f}"
+                )
+            continue
         try:
             run = run_suite(settings, name, limit=limit, judge_kind=judge, with_baseline=baseline)
         except DatasetMissing as error:

@@ -6,6 +6,7 @@ Nothing else in the code base reads the environment: components receive a ``Sett
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = 180
     chunk_overlap_tokens: int = 40
     max_file_bytes: int = 20_000_000
+
+    # Retrieval: hybrid = dense (Chroma) + keyword (BM25) fused by reciprocal rank; dense or keyword alone for
+    # comparison. Candidates per list before fusion; at most this many passages of one article in the top k.
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    retrieval_candidates: int = 30
+    max_passages_per_article: int = 3  # measured on corpus_qa: a cap of 2 cost recall@5 0.868 -> 0.825
 
     # Answering.
     top_k: int = 5

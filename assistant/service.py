@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.models import Answer, Timings
 from assistant.offline import apply_offline_environment
-from assistant.retrieval import DenseRetriever, RetrievalFilters
+from assistant.retrieval import RetrievalFilters, Retriever
 from assistant.store import ChunkStore
 
 FALLBACK_SEPARATOR = "\n\n[the LLM backend failed; extractive answer:]\n\n"
@@ -38,7 +38,7 @@ class Assistant:
         self,
         settings: Settings,
         store: ChunkStore,
-        retriever: DenseRetriever,
+        retriever: Retriever,
         answerer: Answerer,
         fallback: ExtractiveAnswerer,
     ) -> None:
@@ -141,4 +141,11 @@ def build_assistant(
         answerer = LLMAnswerer(chat_model)
     elif settings.llm_configured:
         answerer = LLMAnswerer(make_chat_model(settings), name=f"llm:{settings.llm_model}")
-    return Assistant(settings, store, DenseRetriever(store, embedder), answerer, extractive)
+    retriever = Retriever(
+        store,
+        embedder,
+        mode=settings.retrieval_mode,
+        candidates=settings.retrieval_candidates,
+        max_per_article=settings.max_passages_per_article,
+    )
+    return Assistant(settings, store, retriever, answerer, extractive)

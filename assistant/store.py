@@ -21,6 +21,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
 from assistant.embedding import Embedder, LangChainEmbeddings
+from assistant.keyword import KeywordIndex
 from assistant.models import Chunk, Evidence
 
 # HNSW index settings, set explicitly. Chroma's defaults (M=16, ef_construction=100, ef_search=100) lost recall in
@@ -107,6 +108,7 @@ class ChunkStore:
         self._record_manager: Any = None
         self._vector_store: Any = None
         self._vocabulary: tuple[str, set[str]] | None = None
+        self._keyword = KeywordIndex(settings.data_dir / "bm25")
 
     def _check_compatible(self) -> None:
         """Refuse a store built with another embedding model, with an explanation instead of a dimension error."""
@@ -252,6 +254,28 @@ class ChunkStore:
                 )
             self._vocabulary = (version, terms)
         return self._vocabulary[1]
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        """The BM25 index over the same chunks (rebuilt by ``rebuild_keyword_index`` after each ingest)."""
+        return self._keyword
+
+    def rebuild_keyword_index(self) -> None:
+        """Rebuild BM25 from Chroma's own documents, so keyword and dense search always see the same chunks."""
+        got = self.collection.get(include=["documents", "metadatas"])
+        self._keyword.rebuild(
+            list(got["ids"]), list(got["documents"] or []), [dict(m or {}) for m in got["metadatas"] or []]
+        )
+
+    def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings by chunk id (to score keyword-only hits by cosine like dense ones)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], embeddings, strict=True)}
 
     def all_chunk_ids(self) -> list[str]:
         return list(self.collection.get(include=[])["ids"])

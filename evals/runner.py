@@ -259,3 +259,54 @@ def _ask_baseline(
         timings=Timings(total_ms=latency),
     )
     return _result(item, evidence, answer, judge, latency, None)
+
+
+def compare_retrievers(
+    settings: Settings,
+    suite: str,
+    *,
+    limit: int | None = None,
+    shared_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Retrieval only, one run: dense, keyword (BM25), hybrid (fused) and the LangChain tutorial baseline.
+
+    Returns {system: {"recall@5", "mrr@10", "ndcg@10", "latency_p50_ms", "latency_p95_ms"}} over the answerable
+    questions, every system on the same store and questions.
+    """
+    from assistant.retrieval import Retriever
+
+    embedder = embedder or Embedder(settings.embedding_model_path, settings.embedding_batch_size)
+    articles, items, root = _load_suite(settings, suite, shared_dir)
+    items = [i for i in items if i.answerable and i.gold][:limit] if limit else [i for i in items if i.answerable]
+    stores = settings.data_dir / "evals" / "stores"
+    suite_settings = settings.model_copy(update={"data_dir": stores / suite})
+    assistant = build_assistant(suite_settings, embedder=embedder)
+    build_ingest_pipeline(suite_settings, assistant.store, show_progress=progress).run_articles(articles, root)
+    baseline = LangChainTutorialBaseline(embedder, stores / f"{suite}-baseline", articles)
+
+    systems: dict[str, Any] = {
+        mode: Retriever(
+            assistant.store,
+            embedder,
+            mode=mode,
+            candidates=settings.retrieval_candidates,
+            max_per_article=settings.max_passages_per_article,
+        ).run
+        for mode in ("dense", "keyword", "hybrid")
+    }
+    systems[baseline.name] = lambda q, k, filters=None: baseline.retrieve(q, k=4)
+    table: dict[str, dict[str, float]] = {}
+    for name, retrieve in systems.items():
+        rows: list[dict[str, float | None]] = []
+        latencies = []
+        for item in tqdm(items, desc=f"{suite}: {name}", disable=not progress, unit="q"):
+            started = time.perf_counter()
+            evidence = retrieve(item.question, 10)
+            latencies.append((time.perf_counter() - started) * 1000)
+            rows.append(_retrieval_scores(item, evidence)[1])
+        table[name] = {key: sum(r[key] or 0.0 for r in rows) / len(rows) for key in ("recall@5", "mrr@10", "ndcg@10")}
+        table[name]["latency_p50_ms"] = percentile(latencies, 50)
+        table[name]["latency_p95_ms"] = percentile(latencies, 95)
+    return table

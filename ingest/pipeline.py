@@ -128,6 +128,7 @@ class IngestPipeline:
             if prune:
                 folders = {str(p.resolve()) for p in paths if p.is_dir()}
                 self._prune(folders, {s.article_id for s in sources}, report)
+            self._refresh_keyword_index(report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -139,8 +140,14 @@ class IngestPipeline:
             self._sync(self._plan([(root, a) for a in articles], report), report)
             if prune:
                 self._prune({root}, {a.article_id for a in articles}, report)
+            self._refresh_keyword_index(report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _refresh_keyword_index(self, report: IngestReport) -> None:
+        """Keep BM25 in step with Chroma: rebuilt whenever this run changed the store (or it is missing)."""
+        if report.added or report.updated or report.deleted or not self.store.keyword.ready:
+            self.store.rebuild_keyword_index()
 
     def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[tuple[str, Article, list]]:
         """Chunk what changed; unchanged articles (same bytes, same chunking and model) are skipped here."""
@@ -245,6 +252,7 @@ def remove_articles(store: ChunkStore, article_ids: Sequence[str]) -> dict[str, 
             if store.get_article(article_id) is None:
                 raise KeyError(article_id)
             deleted[article_id] = store.delete_article(article_id)
+        store.rebuild_keyword_index()
     return deleted
 
 

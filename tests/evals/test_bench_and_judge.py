@@ -85,3 +85,23 @@ def test_offline_judge_accuracy_on_labelled_pairs(judge: LexicalSemanticJudge) -
     accuracy = judge_accuracy(judge, SUPPORT_PAIRS)
     assert accuracy.n >= 60
     assert accuracy.accuracy >= 0.80, accuracy.describe()
+
+
+def test_llm_judge_reads_the_verdict_and_fences_passages() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from assistant.support import LLMJudge
+
+    seen: list[str] = []
+
+    class Recording(FakeListChatModel):
+        def invoke(self, messages, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+            seen.append(str(messages[-1].content))
+            return super().invoke(messages, *args, **kwargs)
+
+    judge = LLMJudge(Recording(responses=["SUPPORTED", "UNSUPPORTED - the passage says 30 days"]))
+    assert judge.judge("A 30-day ceasefire [1].", ["Ukraine accepted a 30-day ceasefire."]).supported
+    verdict = judge.judge("A 60-day ceasefire [1].", ["Ukraine accepted a 30-day ceasefire."])
+    assert not verdict.supported and verdict.judge == "llm-judge"
+    assert "<passage>\nUkraine accepted a 30-day ceasefire.\n</passage>" in seen[0]
+    assert "[1]" not in seen[0].split("Sentence:")[1]

@@ -1,0 +1,73 @@
+"""Keyword index, fusion and the hybrid retriever, on real stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.keyword import KeywordIndex
+from assistant.retrieval import RetrievalFilters, Retriever, cap_per_article, reciprocal_rank_fusion
+from assistant.service import Assistant
+from assistant.store import ChunkStore
+from ingest.pipeline import IngestPipeline
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "d"]], k=60)
+    ids = [i for i, _ in fused]
+    assert ids[0] == "c"  # in both lists
+    assert set(ids) == {"a", "b", "c", "d"}
+    assert dict(fused)["c"] == pytest.approx(1 / 63 + 1 / 61)
+
+
+def test_cap_per_article_then_refill() -> None:
+    article_of = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}
+    assert cap_per_article(["a1", "a2", "a3", "b1"], article_of, k=3, cap=2) == ["a1", "a2", "b1"]
+    assert cap_per_article(["a1", "a2", "a3"], article_of, k=3, cap=2) == ["a1", "a2", "a3"]  # refilled
+
+
+def test_keyword_index_versions_filters_and_reload(tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "bm25")
+    assert not index.ready and index.search("Minsk", 3) == []
+    ids = ["c1", "c2", "c3"]
+    texts = ["The Minsk Protocol was signed in 2014.", "Resolution 2774 was adopted.", "Grain left Odesa."]
+    metas = [{"article_id": "a", "publisher": "P"}, {"article_id": "b", "publisher": "Q"}, {"article_id": "c"}]
+    index.rebuild(ids, texts, metas)
+    assert index.ready
+    assert index.search("resolution 2774", 2)[0][0] == "c2"
+    assert index.search("Minsk", 3, {"publisher": "Q"}) == []
+    assert index.search("zzz unknown words", 3) == []
+    reader = KeywordIndex(tmp_path / "bm25")  # another process's view
+    assert reader.search("Odesa grain", 1)[0][0] == "c3"
+    index.rebuild(["c9"], ["Odesa port reopened."], [{"article_id": "d"}])
+    assert reader.search("Odesa", 3)[0][0] == "c9"  # the reader picked up the new version
+    assert len([p for p in (tmp_path / "bm25").iterdir() if p.is_dir()]) == 1  # old versions removed
+
+
+@pytest.mark.slow
+def test_ingest_keeps_keyword_index_in_step(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path
+) -> None:
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    hits = store.keyword.search("Jeddah Crown Prince Mohammed bin Salman", 3)
+    jeddah = "corpus/19_us_ukraine_jeddah_joint_statement_2025-03-11.md"
+    assert store.get_chunks([hits[0][0]])[0].article_id == jeddah
+    (small_corpus / "19_us_ukraine_jeddah_joint_statement_2025-03-11.md").unlink()
+    pipeline.run([small_corpus])
+    ids = {cid for cid, _ in store.keyword.search("Jeddah Crown Prince Mohammed bin Salman", 10)}
+    assert all(c.article_id != jeddah for c in store.get_chunks(list(ids)))
+    assert set(store.all_chunk_ids()) >= ids
+
+
+@pytest.mark.slow
+def test_hybrid_finds_names_and_numbers_and_applies_filters(corpus_assistant: Assistant) -> None:
+    retriever = Retriever(corpus_assistant.store, corpus_assistant.retriever.embedder, mode="hybrid")
+    top = retriever.run("Resolution 2774", k=3)
+    assert top[0].chunk.article_id == "corpus/25_wikipedia_unsc_resolution_2774_2025-02-24.md"
+    assert [e.rank for e in top] == [1, 2, 3] and all(-1.0 <= e.score <= 1.0 for e in top)
+    only = RetrievalFilters(article_id="corpus/05_minsk_protocol_text_mfa_ukraine_2014.md")
+    filtered = retriever.run("Resolution 2774", k=5, filters=only)
+    assert filtered and {e.chunk.article_id for e in filtered} == {only.article_id}
+    assert len(retriever.run("ceasefire", k=5)) == 5
