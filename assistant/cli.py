@@ -77,6 +77,11 @@ def ask(
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve")] = None,
     publisher: Annotated[str | None, typer.Option(help="Only passages from this publisher")] = None,
     article: Annotated[str | None, typer.Option(help="Only passages from this article id")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles published on/after this ISO date")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published on/before this ISO date")] = None,
+    include_undated: Annotated[
+        bool, typer.Option("--include-undated", help="With --since/--until, keep articles without a known date")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Answer a question from the ingested corpus, citing passages as [n]."""
@@ -87,7 +92,13 @@ def ask(
     if (question is None) == (batch is None):
         raise fail("give a QUESTION or --batch FILE (not both)", 2)
     settings = make_settings(data_dir=data_dir, top_k=k)
-    filters = RetrievalFilters(publisher=publisher, article_id=article)
+    filters = RetrievalFilters(
+        publisher=publisher, article_id=article, date_from=since, date_to=until, include_undated=include_undated
+    )
+    try:
+        filters.to_where()
+    except ValueError as error:
+        raise fail(str(error), 2) from None
     if not settings.chroma_dir.exists():
         raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
     try:

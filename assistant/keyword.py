@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ class _Loaded:
     version: str
     retriever: Any
     ids: list[str]
-    meta: list[dict[str, str]]
+    meta: list[dict[str, Any]]
     vocab: dict[str, int]
 
 
@@ -54,7 +55,14 @@ class KeywordIndex:
             retriever = bm25s.BM25()
             retriever.index([self.tokenize(t) or ["∅"] for t in texts], show_progress=False)
             retriever.save(str(target), show_progress=False)
-        keep = [{"article_id": str(m.get("article_id", "")), "publisher": str(m.get("publisher", ""))} for m in metas]
+        keep = [
+            {
+                "article_id": str(m.get("article_id", "")),
+                "publisher": str(m.get("publisher", "")),
+                "published_day": int(m.get("published_day", -1)),
+            }
+            for m in metas
+        ]
         (target / "chunks.json").write_text(json.dumps({"ids": ids, "meta": keep}), encoding="utf-8")
         tmp = self.directory / f"CURRENT.{version}"
         tmp.write_text(version, encoding="utf-8")
@@ -82,8 +90,10 @@ class KeywordIndex:
     def ready(self) -> bool:
         return (self.directory / "CURRENT").exists()
 
-    def search(self, query: str, k: int, where: dict[str, str] | None = None) -> list[tuple[str, float]]:
-        """Top-k chunk ids by BM25; ``where`` keeps only chunks whose metadata equals every given value."""
+    def search(
+        self, query: str, k: int, where: Callable[[dict[str, Any]], bool] | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-k chunk ids by BM25; ``where`` keeps only chunks whose metadata it accepts."""
         loaded = self._current()
         if loaded is None or loaded.retriever is None:
             return []
@@ -92,9 +102,7 @@ class KeywordIndex:
             return []
         mask = None
         if where:
-            mask = np.array(
-                [all(m.get(key) == value for key, value in where.items()) for m in loaded.meta], dtype=np.float32
-            )
+            mask = np.array([where(m) for m in loaded.meta], dtype=np.float32)
             if not mask.any():
                 return []
         k = min(k, len(loaded.ids))

@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+UNDATED = -1
+
+
+def published_day(iso_date: str | None) -> int:
+    """ "2025-05-11" -> 20250511, for Chroma range filters; ``UNDATED`` when the date is unknown."""
+    if not iso_date or len(iso_date) < 10:
+        return UNDATED
+    try:
+        return int(iso_date[:10].replace("-", ""))
+    except ValueError:
+        return UNDATED
+
 
 @dataclass(frozen=True)
 class ArticleMetadata:
@@ -58,6 +70,8 @@ class Chunk:
             "publisher": m.publisher or "",
             "author": m.author or "",
             "published": m.published or "",
+            # YYYYMMDD as an integer for range filters; UNDATED (-1) marks an article with no known date.
+            "published_day": published_day(m.published),
             "source_url": m.source or "",
             "license": m.license or "",
             "excerpt": m.excerpt,
@@ -140,6 +154,8 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     notices: list[str] = field(default_factory=list)
     retrieval_query: str | None = None
+    # For questions about the latest state: the date of the newest dated source the answer cites.
+    as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the schema of ``ask --json`` and ``ask --batch``."""

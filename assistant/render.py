@@ -14,6 +14,8 @@ def source_line(c: Citation) -> str:
 def render_sources(answer: Answer) -> str:
     """Terminal view: notices, then each citation with its quoted sentence and where it comes from."""
     lines: list[str] = [f"note: {n}" for n in answer.notices]
+    if answer.as_of:
+        lines.append(f"As of {answer.as_of} (the newest dated source cited).")
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:

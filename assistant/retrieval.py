@@ -9,13 +9,14 @@ so the answerer's relevance thresholds mean the same thing in every mode.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from assistant.embedding import Embedder
-from assistant.models import Chunk, Evidence
+from assistant.models import UNDATED, Chunk, Evidence, published_day
 from assistant.store import ChunkStore
 
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
@@ -24,24 +25,90 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class RetrievalFilters:
-    """Metadata filters applied inside both indexes (exact match on publisher or article)."""
+    """Metadata filters applied inside both indexes: publisher, article, and a published-date range.
+
+    A date range keeps only articles whose date is known to lie inside it; undated articles (the Wikipedia
+    snapshots, the seed article) are left out unless ``include_undated`` is set, since nothing says they are in range.
+    """
 
     publisher: str | None = None
     article_id: str | None = None
+    date_from: str | None = None  # ISO date, inclusive
+    date_to: str | None = None  # ISO date, inclusive
+    include_undated: bool = False
 
-    def fields(self) -> dict[str, str]:
-        out = {}
-        if self.publisher:
-            out["publisher"] = self.publisher
-        if self.article_id:
-            out["article_id"] = self.article_id
-        return out
+    def _range(self) -> tuple[int, int] | None:
+        if not self.date_from and not self.date_to:
+            return None
+        low = published_day(self.date_from) if self.date_from else 0
+        high = published_day(self.date_to) if self.date_to else 99991231
+        if (self.date_from and low == UNDATED) or (self.date_to and high == UNDATED):
+            raise ValueError(f"dates must be ISO YYYY-MM-DD, got {self.date_from!r} / {self.date_to!r}")
+        return low, high
 
     def to_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = [{key: value} for key, value in self.fields().items()]
+        """The Chroma ``where`` clause."""
+        clauses: list[dict[str, Any]] = []
+        if self.publisher:
+            clauses.append({"publisher": self.publisher})
+        if self.article_id:
+            clauses.append({"article_id": self.article_id})
+        bounds = self._range()
+        if bounds:
+            in_range: dict[str, Any] = {
+                "$and": [{"published_day": {"$gte": bounds[0]}}, {"published_day": {"$lte": bounds[1]}}]
+            }
+            clauses.append({"$or": [in_range, {"published_day": UNDATED}]} if self.include_undated else in_range)
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, meta: dict[str, Any]) -> bool:
+        """The same filter as a predicate over chunk metadata (for the keyword index)."""
+        if self.publisher and meta.get("publisher") != self.publisher:
+            return False
+        if self.article_id and meta.get("article_id") != self.article_id:
+            return False
+        bounds = self._range()
+        if bounds:
+            day = int(meta.get("published_day", UNDATED))
+            if day == UNDATED:
+                return self.include_undated
+            return bounds[0] <= day <= bounds[1]
+        return True
+
+    @property
+    def active(self) -> bool:
+        return self.to_where() is not None
+
+
+_STATUS_QUESTION = re.compile(
+    r"\b(latest|current(?:ly)?|now|recent(?:ly)?|so far|as of|still|status|today|newest|most recent|"
+    r"up to date|where do .* stand)\b",
+    re.IGNORECASE,
+)
+RECENCY_WEIGHT = 0.5
+
+
+def is_status_question(question: str) -> bool:
+    """ "What is the latest on ...", "current status", "so far": questions whose answer changes with time."""
+    return bool(_STATUS_QUESTION.search(question))
+
+
+def recency_boost(ids: list[str], scores: dict[str, float], day_of: dict[str, int]) -> list[str]:
+    """Reorder fused candidates for a status question: score × (1 + w × recency), recency in [0, 1] by date
+    among the dated candidates. Undated chunks get no boost: nothing says they are current."""
+    dated = [day_of[c] for c in ids if day_of[c] != UNDATED]
+    if len(set(dated)) < 2:
+        return ids
+    low, high = min(dated), max(dated)
+
+    def boosted(cid: str) -> float:
+        day = day_of[cid]
+        recency = 0.0 if day == UNDATED else (day - low) / (high - low)
+        return scores[cid] * (1 + RECENCY_WEIGHT * recency)
+
+    return sorted(ids, key=boosted, reverse=True)
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -94,13 +161,12 @@ class Retriever:
             return self.store.query(vector, k=k, where=filters.to_where())
         pool = max(self.candidates, k)
         dense = self.store.query(vector, k=pool, where=filters.to_where()) if self.mode == "hybrid" else []
-        keyword = self.store.keyword.search(query, pool, filters.fields())
+        keyword = self.store.keyword.search(query, pool, filters.accepts if filters.active else None)
         if self.mode == "keyword":
-            fused = [cid for cid, _ in keyword]
+            fused_scores = [(cid, 1.0 / (RRF_K + rank)) for rank, (cid, _) in enumerate(keyword, start=1)]
         else:
-            fused = [
-                cid for cid, _ in reciprocal_rank_fusion([[e.chunk.chunk_id for e in dense], [c for c, _ in keyword]])
-            ]
+            fused_scores = reciprocal_rank_fusion([[e.chunk.chunk_id for e in dense], [c for c, _ in keyword]])
+        fused = [cid for cid, _ in fused_scores]
         chunks: dict[str, Chunk] = {e.chunk.chunk_id: e.chunk for e in dense}
         cosine: dict[str, float] = {e.chunk.chunk_id: e.score for e in dense}
         missing = [cid for cid in fused if cid not in chunks]
@@ -110,6 +176,9 @@ class Retriever:
             for cid, vec in self.store.get_vectors(missing).items():
                 cosine[cid] = float(np.dot(vec, vector))
         fused = [cid for cid in fused if cid in chunks]
+        if is_status_question(query):
+            day_of = {cid: published_day(chunks[cid].metadata.published) for cid in fused}
+            fused = recency_boost(fused, dict(fused_scores), day_of)
         article_of = {cid: chunks[cid].article_id for cid in fused}
         top = cap_per_article(fused, article_of, k, self.max_per_article)
         return [Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(top)]

@@ -19,12 +19,18 @@ from assistant.chat import Turn, standalone_question
 from assistant.citations import StreamingRenumberer, resolve_citations
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.models import Answer, Timings
+from assistant.models import Answer, Citation, Timings
 from assistant.offline import apply_offline_environment
-from assistant.retrieval import RetrievalFilters, Retriever
+from assistant.retrieval import RetrievalFilters, Retriever, is_status_question
 from assistant.store import ChunkStore
 
 FALLBACK_SEPARATOR = "\n\n[the LLM backend failed; extractive answer:]\n\n"
+
+
+def newest_cited_date(citations: Sequence[Citation]) -> str | None:
+    """The date of the newest dated source an answer cites (ISO), or None when every cited source is undated."""
+    dates = [c.published for c in citations if c.published]
+    return max(dates) if dates else None
 
 
 class QuestionError(ValueError):
@@ -119,6 +125,7 @@ class Assistant:
             ),
             notices=draft.notices + notices + resolved.notices,
             retrieval_query=query,
+            as_of=newest_cited_date(resolved.citations) if is_status_question(text) else None,
         )
 
 

@@ -38,7 +38,7 @@ class ChunkingConfig:
     overlap_tokens: int = 40
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}:v1".encode()).hexdigest()[:16]
+        return hashlib.sha256(f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}:v2".encode()).hexdigest()[:16]
 
 
 class SentenceChunker:

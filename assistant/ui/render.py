@@ -72,6 +72,8 @@ def sources_markdown(answer: Answer | None) -> str:
 def status_markdown(answer: Answer) -> str:
     """Discreet footer: notices first (they matter), then backend and time."""
     notes = [f"⚠ {escape_text(n)}" for n in answer.notices]
+    if answer.as_of:
+        notes.insert(0, f"**As of {escape_text(answer.as_of)}** (the newest dated source cited)")
     t = answer.timings
     notes.append(f"<small>{escape_text(answer.backend)} · {t.total_ms:.0f} ms</small>")
     return "  \n".join(notes)

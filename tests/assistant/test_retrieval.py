@@ -36,7 +36,8 @@ def test_keyword_index_versions_filters_and_reload(tmp_path: Path) -> None:
     index.rebuild(ids, texts, metas)
     assert index.ready
     assert index.search("resolution 2774", 2)[0][0] == "c2"
-    assert index.search("Minsk", 3, {"publisher": "Q"}) == []
+    assert index.search("Minsk", 3, lambda meta: meta["publisher"] == "Q") == []
+    assert index.search("Minsk", 3, lambda meta: meta["publisher"] == "P")[0][0] == "c1"
     assert index.search("zzz unknown words", 3) == []
     reader = KeywordIndex(tmp_path / "bm25")  # another process's view
     assert reader.search("Odesa grain", 1)[0][0] == "c3"

@@ -1,0 +1,57 @@
+"""Date awareness: range filters (undated handled explicitly), recency for status questions, "as of"."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.models import UNDATED, published_day
+from assistant.retrieval import RetrievalFilters, Retriever, is_status_question, recency_boost
+from assistant.service import Assistant
+
+
+def test_published_day() -> None:
+    assert published_day("2025-05-11") == 20250511
+    assert published_day(None) == UNDATED and published_day("") == UNDATED and published_day("May 2025") == UNDATED
+
+
+def test_filters_accept_and_where_agree_on_undated() -> None:
+    only_2025 = RetrievalFilters(date_from="2025-01-01", date_to="2025-12-31")
+    assert only_2025.accepts({"published_day": 20250511})
+    assert not only_2025.accepts({"published_day": 20240616})
+    assert not only_2025.accepts({"published_day": UNDATED})
+    assert RetrievalFilters(date_from="2025-01-01", include_undated=True).accepts({"published_day": UNDATED})
+    where = only_2025.to_where()
+    assert where == {"$and": [{"published_day": {"$gte": 20250101}}, {"published_day": {"$lte": 20251231}}]}
+    with pytest.raises(ValueError, match="ISO"):
+        RetrievalFilters(date_from="last May").to_where()
+
+
+def test_status_questions_and_recency_boost() -> None:
+    assert is_status_question("What is the latest on the ceasefire talks?")
+    assert is_status_question("Where do the negotiations currently stand?")
+    assert not is_status_question("What did the Istanbul Communiqué propose?")
+    ids = ["old", "undated", "new"]
+    scores = {"old": 0.030, "undated": 0.029, "new": 0.025}
+    days = {"old": 20220301, "undated": UNDATED, "new": 20250511}
+    assert recency_boost(ids, scores, days) == ["new", "old", "undated"]
+
+
+@pytest.mark.slow
+def test_date_range_filter_over_the_corpus(corpus_assistant: Assistant) -> None:
+    retriever = Retriever(corpus_assistant.store, corpus_assistant.retriever.embedder)
+    in_2025 = retriever.run("ceasefire talks", k=5, filters=RetrievalFilters(date_from="2025-01-01"))
+    assert in_2025 and all((e.chunk.metadata.published or "") >= "2025-01-01" for e in in_2025)
+    with_undated = retriever.run(
+        "ceasefire talks", k=8, filters=RetrievalFilters(date_from="2025-01-01", include_undated=True)
+    )
+    assert any(e.chunk.metadata.published is None for e in with_undated)
+
+
+@pytest.mark.slow
+def test_status_answer_states_as_of_date(corpus_assistant: Assistant) -> None:
+    answer = corpus_assistant.ask("What is the latest proposal to resume direct talks?")
+    assert not answer.abstained
+    dated = [c.published for c in answer.citations if c.published]
+    assert answer.as_of == max(dated)
+    plain = corpus_assistant.ask("What did the Istanbul Communiqué propose?")
+    assert plain.as_of is None
