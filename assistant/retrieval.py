@@ -87,7 +87,6 @@ _STATUS_QUESTION = re.compile(
     r"up to date|where do .* stand)\b",
     re.IGNORECASE,
 )
-RECENCY_WEIGHT = 0.5
 
 
 def is_status_question(question: str) -> bool:
@@ -95,18 +94,18 @@ def is_status_question(question: str) -> bool:
     return bool(_STATUS_QUESTION.search(question))
 
 
-def recency_boost(ids: list[str], scores: dict[str, float], day_of: dict[str, int]) -> list[str]:
+def recency_boost(ids: list[str], scores: dict[str, float], day_of: dict[str, int], weight: float) -> list[str]:
     """Reorder fused candidates for a status question: score × (1 + w × recency), recency in [0, 1] by date
     among the dated candidates. Undated chunks get no boost: nothing says they are current."""
     dated = [day_of[c] for c in ids if day_of[c] != UNDATED]
-    if len(set(dated)) < 2:
+    if weight <= 0 or len(set(dated)) < 2:
         return ids
     low, high = min(dated), max(dated)
 
     def boosted(cid: str) -> float:
         day = day_of[cid]
         recency = 0.0 if day == UNDATED else (day - low) / (high - low)
-        return scores[cid] * (1 + RECENCY_WEIGHT * recency)
+        return scores[cid] * (1 + weight * recency)
 
     return sorted(ids, key=boosted, reverse=True)
 
@@ -147,12 +146,14 @@ class Retriever:
         mode: RetrievalMode = "hybrid",
         candidates: int = 30,
         max_per_article: int = 3,
+        recency_weight: float = 0.0,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
         self.max_per_article = max_per_article
+        self.recency_weight = recency_weight
 
     def run(self, query: str, k: int, filters: RetrievalFilters | None = None) -> list[Evidence]:
         filters = filters or RetrievalFilters()
@@ -176,9 +177,9 @@ class Retriever:
             for cid, vec in self.store.get_vectors(missing).items():
                 cosine[cid] = float(np.dot(vec, vector))
         fused = [cid for cid in fused if cid in chunks]
-        if is_status_question(query):
+        if self.recency_weight > 0 and is_status_question(query):
             day_of = {cid: published_day(chunks[cid].metadata.published) for cid in fused}
-            fused = recency_boost(fused, dict(fused_scores), day_of)
+            fused = recency_boost(fused, dict(fused_scores), day_of, self.recency_weight)
         article_of = {cid: chunks[cid].article_id for cid in fused}
         top = cap_per_article(fused, article_of, k, self.max_per_article)
         return [Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(top)]

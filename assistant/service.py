@@ -154,5 +154,6 @@ def build_assistant(
         mode=settings.retrieval_mode,
         candidates=settings.retrieval_candidates,
         max_per_article=settings.max_passages_per_article,
+        recency_weight=settings.recency_weight,
     )
     return Assistant(settings, store, retriever, answerer, extractive)

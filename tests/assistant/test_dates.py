@@ -33,7 +33,8 @@ def test_status_questions_and_recency_boost() -> None:
     ids = ["old", "undated", "new"]
     scores = {"old": 0.030, "undated": 0.029, "new": 0.025}
     days = {"old": 20220301, "undated": UNDATED, "new": 20250511}
-    assert recency_boost(ids, scores, days) == ["new", "old", "undated"]
+    assert recency_boost(ids, scores, days, weight=0.5) == ["new", "old", "undated"]
+    assert recency_boost(ids, scores, days, weight=0.0) == ids
 
 
 @pytest.mark.slow
