@@ -16,7 +16,7 @@ from assistant.answering.base import Answerer, Draft
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.llm import LLMAnswerer, make_chat_model
 from assistant.chat import Turn, standalone_question
-from assistant.citations import StreamingRenumberer, resolve_citations
+from assistant.citations import ResolvedCitations, StreamingRenumberer, resolve_citations
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.models import Answer, Citation, Timings
@@ -87,6 +87,7 @@ class Assistant:
         draft: Draft | None = None
         renumber = StreamingRenumberer({ev.rank for ev in evidence})
         streamed = False
+        resolved: ResolvedCitations | None = None
         try:
             for item in self.answerer.stream(query, evidence):
                 if isinstance(item, Draft):
@@ -105,11 +106,11 @@ class Assistant:
             )
             backend = self.fallback.name
             draft = self.fallback.run(query, evidence)
-            fallback_text = resolve_citations(draft, evidence).text
+            resolved = resolve_citations(draft, evidence)
             # Whatever the failed backend already streamed stays on screen: separate it from the real answer.
-            yield (FALLBACK_SEPARATOR + fallback_text) if streamed else fallback_text
+            yield (FALLBACK_SEPARATOR + resolved.text) if streamed else resolved.text
         assert draft is not None
-        resolved = resolve_citations(draft, evidence)
+        resolved = resolved or resolve_citations(draft, evidence)
         done = time.perf_counter()
         yield Answer(
             question=text,
