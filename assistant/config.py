@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # For "latest/current" questions, rank newer dated passages up: score × (1 + w × recency). Off by default:
     # on corpus_qa's status questions w=0.5 cut recall@5 from 0.833 to 0.611 (their evidence is often undated).
     recency_weight: float = 0.0
+    # How dense and keyword lists are merged: reciprocal rank fusion, or alpha × dense + (1 − alpha) × BM25 on
+    # min–max normalised scores. Both are measured by `peacetalks eval --retrievers`.
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    fusion_alpha: float = 0.5
 
     # Answering.
     top_k: int = 5

@@ -156,5 +156,7 @@ def build_assistant(
         candidates=settings.retrieval_candidates,
         max_per_article=settings.max_passages_per_article,
         recency_weight=settings.recency_weight,
+        fusion=settings.fusion,
+        fusion_alpha=settings.fusion_alpha,
     )
     return Assistant(settings, store, retriever, answerer, extractive)

@@ -270,7 +270,8 @@ def compare_retrievers(
     embedder: Embedder | None = None,
     progress: bool = True,
 ) -> dict[str, dict[str, float]]:
-    """Retrieval only, one run: dense, keyword (BM25), hybrid (fused) and the LangChain tutorial baseline.
+    """Retrieval only, one run: dense, keyword (BM25), hybrid fused by RRF and by a weighted sum, and the LangChain
+    tutorial baseline.
 
     Returns {system: {"recall@5", "mrr@10", "ndcg@10", "latency_p50_ms", "latency_p95_ms"}} over the answerable
     questions, every system on the same store and questions.
@@ -286,15 +287,25 @@ def compare_retrievers(
     build_ingest_pipeline(suite_settings, assistant.store, show_progress=progress).run_articles(articles, root)
     baseline = LangChainTutorialBaseline(embedder, stores / f"{suite}-baseline", articles)
 
+    variants: dict[str, dict[str, Any]] = {
+        "dense": {"mode": "dense"},
+        "keyword": {"mode": "keyword"},
+        "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"},
+        f"hybrid-weighted-{settings.fusion_alpha}": {
+            "mode": "hybrid",
+            "fusion": "weighted",
+            "fusion_alpha": settings.fusion_alpha,
+        },
+    }
     systems: dict[str, Any] = {
-        mode: Retriever(
+        name: Retriever(
             assistant.store,
             embedder,
-            mode=mode,
             candidates=settings.retrieval_candidates,
             max_per_article=settings.max_passages_per_article,
+            **options,
         ).run
-        for mode in ("dense", "keyword", "hybrid")
+        for name, options in variants.items()
     }
     systems[baseline.name] = lambda q, k, filters=None: baseline.retrieve(q, k=4)
     table: dict[str, dict[str, float]] = {}
