@@ -107,7 +107,13 @@ def _score_answer(item: QAItem, answer: Answer, judge: SupportJudge) -> dict[str
 
 def _retrieval_scores(item: QAItem, evidence: list[Evidence]) -> tuple[list[bool], dict[str, float | None]]:
     covered = [item.covers(ev.chunk) for ev in evidence]
-    relevant = [bool(c) for c in covered]
+    # A gold item counts once, at the first rank that covers it: several chunks of one long gold passage must not
+    # push nDCG past 1 or count as several hits.
+    relevant: list[bool] = []
+    seen: set[str] = set()
+    for items in covered:
+        relevant.append(bool(items - seen))
+        seen |= items
     gold = item.gold
     if not item.answerable or not gold:
         return relevant, {}

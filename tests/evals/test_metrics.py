@@ -63,3 +63,20 @@ def test_conflict_flag_needs_two_sources_and_a_contrast() -> None:
     assert flags_conflict("Article A says Istanbul [1], however another source says Antalya [2].", 2)
     assert not flags_conflict("They met in Istanbul [1] and Antalya [2].", 2)
     assert not flags_conflict("However, they met in Istanbul [1].", 1)
+
+
+def test_retrieval_scores_count_a_gold_item_once() -> None:
+    """Two chunks of the same gold passage at ranks 1 and 2 are one hit: nDCG stays within [0, 1]."""
+    from assistant.models import ArticleMetadata, Chunk, Evidence
+    from evals.datasets import QAItem
+    from evals.runner import _retrieval_scores
+
+    def ev(article: str, rank: int) -> Evidence:
+        chunk = Chunk(f"{article}#{rank}", article, rank, "text", 0, 4, ArticleMetadata(title=article))
+        return Evidence(chunk, 0.5, rank)
+
+    item = QAItem(id="q", question="?", type="bench", answers=["a"], gold_ids=["s/p1", "s/p2"])
+    relevant, scores = _retrieval_scores(item, [ev("s/p1", 1), ev("s/p1", 2), ev("s/x", 3), ev("s/p2", 4)])
+    assert relevant == [True, False, False, True]
+    assert scores["recall@1"] == 0.5 and scores["recall@5"] == 1.0
+    assert 0.0 < scores["ndcg@10"] <= 1.0
