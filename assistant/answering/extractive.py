@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.base import ABSTAIN_TEXT, Draft, DraftSentence
-from assistant.answering.lexical import content_terms, key_terms
+from assistant.answering.lexical import PARTIES, content_terms, key_terms
 from assistant.embedding import Embedder
 from assistant.models import Evidence
 from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
@@ -157,6 +157,19 @@ class ExtractiveAnswerer:
             if len(picked) == self.max_sentences:
                 continue
             picked.append((cand, DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})))
+        parties = {t for t in content_terms(question) if t in PARTIES}
+        if parties and picked:
+            # "What did China propose?" answered from passages that never name China answers another question.
+            chunk_terms: set[str] = set()
+            for cand, _ in picked:
+                ev = next(e for e in evidence if e.rank == cand.rank)
+                chunk_terms.update(content_terms(f"{ev.chunk.text} {ev.chunk.metadata.title}"))
+            absent = parties - chunk_terms
+            if absent:
+                return Draft(
+                    text=f"{ABSTAIN_TEXT} The passages that come closest never mention: {', '.join(sorted(absent))}.",
+                    abstained=True,
+                )
         if not picked:
             return Draft(
                 text=f"{ABSTAIN_TEXT} The closest passages do not contain a sentence that answers this question.",

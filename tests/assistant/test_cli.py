@@ -199,7 +199,7 @@ def test_ask_batch_plain_and_jsonl(tmp_path: Path, ingested_dir: Path, shared_mo
     first, second = (json.loads(line) for line in lines)
     assert (first["question"], second["question"]) == (PUTIN, JEDDAH)
     assert first["citations"] and second["citations"]
-    assert "Jeddah" in second["text"]
+    assert any("jeddah" in c["article_id"] for c in second["citations"])
 
 
 @pytest.mark.slow

@@ -110,7 +110,7 @@ def test_hand_built_answer_to_dict() -> None:
         notices=["a notice"],
     )
     data = json.loads(json.dumps(answer.to_dict()))
-    assert ANSWER_KEYS | {"question", "notices", "retrieval_query"} == set(data)
+    assert ANSWER_KEYS | {"question", "notices", "retrieval_query", "as_of"} == set(data)
     assert data["evidence"] == [
         {
             "rank": 1,
