@@ -180,10 +180,9 @@ class ExtractiveAnswerer:
     def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str | Draft]:
         """Sentence by sentence, so the UI shows the answer growing like a generated one."""
         draft = self.run(question, evidence)
-        for sentence in draft.sentences or []:
-            yield sentence.text + " " + "".join(f"[{n}]" for n in sentence.cites) + " "
-        if draft.sentences is None:
-            yield draft.text
+        # Exactly the draft's text, one cited sentence at a time.
+        for piece in re.split(r"(?<=\])\s+(?=[^\[])", draft.text):
+            yield piece + " "
         yield draft
 
 

@@ -206,3 +206,13 @@ def test_anaphoric_sentence_is_quoted_with_the_sentence_before(embedder: Embedde
     assert draft.sentences is not None
     assert draft.sentences[0].text == text
     assert draft.sentences[0].quotes[1].start == 500
+
+
+@pytest.mark.slow
+def test_streamed_text_is_the_final_text(corpus_assistant: Assistant) -> None:
+    pieces = list(corpus_assistant.stream("What did the Istanbul Communiqué propose?"))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer)
+    text = "".join(p for p in pieces[:-1] if isinstance(p, str))
+    assert text == answer.text
+    assert len(pieces) > 2  # it really streams, sentence by sentence
