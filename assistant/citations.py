@@ -17,11 +17,12 @@ from assistant.models import Citation, Evidence
 from assistant.text import Span, split_sentences
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-# A marker with the whitespace before it: a dropped marker takes its space along ("Claim [9]." -> "Claim.").
-_SPACED_MARKER = re.compile(r"(\s*)\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# A run of markers with the whitespace before it, handled as one group: a dropped marker takes its space along
+# ("Claim [9]." -> "Claim.") and a kept one keeps it ("Claim [9][2]." -> "Claim [1].").
+SPACED_MARKER = re.compile(r"(\s*)((?:\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 
 
-def _renumber_marker(match: re.Match[str], numbering: dict[int, int]) -> str:
+def renumber_marker(match: re.Match[str], numbering: dict[int, int]) -> str:
     """Replace one (spaced) marker group by the kept numbers, or by nothing when none is kept."""
     kept: list[int] = []
     for n in _numbers(match.group(0)):
@@ -34,6 +35,11 @@ _ABSTAIN_PATTERNS = re.compile(
     r"corpus does not say|passages do not (?:say|answer|contain|mention)|cannot answer|no information",
     re.IGNORECASE,
 )
+
+
+def abstention_phrase(text: str) -> bool:
+    """True when the text says the passages do not answer ("The corpus does not say", "cannot answer", ...)."""
+    return bool(_ABSTAIN_PATTERNS.search(text))
 
 
 @dataclass
@@ -93,7 +99,7 @@ def resolve_citations(draft: Draft, evidence: list[Evidence]) -> ResolvedCitatio
             quote = sentence.quotes.get(rank) or best_quote(sentence.text, by_rank[rank])
             quotes.setdefault(rank, []).append(quote)
 
-    text = _SPACED_MARKER.sub(lambda m: _renumber_marker(m, numbering), draft.text).strip()
+    text = SPACED_MARKER.sub(lambda m: renumber_marker(m, numbering), draft.text).strip()
     citations = []
     for rank, number in sorted(numbering.items(), key=lambda item: item[1]):
         ev, spans = by_rank[rank], quotes[rank]
@@ -116,7 +122,7 @@ def resolve_citations(draft: Draft, evidence: list[Evidence]) -> ResolvedCitatio
                 highlights=sorted({(s.start, s.end) for s in spans}),
             )
         )
-    abstained = draft.abstained or (not citations and bool(_ABSTAIN_PATTERNS.search(text)))
+    abstained = draft.abstained or (not citations and abstention_phrase(text))
     if not citations and not abstained:
         notices.append("This answer cites no passage of the corpus: treat it as unsupported.")
     if abstained and not text:
@@ -141,16 +147,17 @@ class StreamingRenumberer:
         for n in _numbers(match.group(0)):
             if n in self.valid:
                 self.numbering.setdefault(n, len(self.numbering) + 1)
-        return _renumber_marker(match, self.numbering)
+        return renumber_marker(match, self.numbering)
 
     def feed(self, piece: str) -> str:
         text = self._pending + piece
-        # Hold back trailing whitespace and a marker still being written: whether that space survives depends on
-        # what follows (a dropped marker takes it along; the end of the answer trims it).
-        held = re.search(r"\s*(?:\[[\d\s,;]*)?$", text)
+        # Hold back trailing whitespace and markers (complete or still being written): a run of markers is
+        # renumbered as one group, and whether the space before it survives depends on what follows (a dropped
+        # marker takes it along; the end of the answer trims it).
+        held = re.search(r"(?:\s*\[[\d\s,;]*\]?)*\s*$", text)
         cut = held.start() if held else len(text)
         text, self._pending = text[:cut], text[cut:]
-        out = _SPACED_MARKER.sub(self._renumber, text)
+        out = SPACED_MARKER.sub(self._renumber, text)
         if not self._started:
             out = out.lstrip()
             self._started = bool(out)
@@ -158,5 +165,5 @@ class StreamingRenumberer:
 
     def flush(self) -> str:
         rest, self._pending = self._pending, ""
-        out = _SPACED_MARKER.sub(self._renumber, rest).rstrip()
+        out = SPACED_MARKER.sub(self._renumber, rest).rstrip()
         return out if self._started else out.strip()

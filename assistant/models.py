@@ -132,6 +132,25 @@ class Citation:
     highlights: list[tuple[int, int]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The verdict of citation verification on one sentence of an answer.
+
+    ``start``/``end`` are character offsets of the sentence in ``Answer.text`` (markers included), so a UI can mark
+    it. ``citations`` are the numbers the sentence still cites after verification; ``dropped`` are numbers it cited
+    whose passages support nothing in it (removed from the text). ``reason`` says why an unsupported sentence failed.
+    """
+
+    text: str
+    start: int
+    end: int
+    supported: bool
+    score: float
+    citations: list[int] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+    reason: str = ""
+
+
 @dataclass
 class Timings:
     """Wall-clock milliseconds for each step of answering."""
@@ -139,6 +158,7 @@ class Timings:
     retrieve_ms: float = 0.0
     answer_ms: float = 0.0
     total_ms: float = 0.0
+    verify_ms: float = 0.0  # citation verification, part of total_ms
 
 
 @dataclass
@@ -156,6 +176,15 @@ class Answer:
     retrieval_query: str | None = None
     # For questions about the latest state: the date of the newest dated source the answer cites.
     as_of: str | None = None
+    # Citation verification: one check per factual sentence, and the share of them that their citations support
+    # (None when nothing was checked, e.g. an abstention).
+    checks: list[SentenceCheck] = field(default_factory=list)
+    groundedness: float | None = None
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        """The sentences verification could not back with their citations."""
+        return [c for c in self.checks if not c.supported]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the schema of ``ask --json`` and ``ask --batch``."""

@@ -31,6 +31,17 @@ def render_sources(answer: Answer) -> str:
             lines.append(
                 f"  - {meta.title} — {meta.published or 'undated'} ({ev.chunk.article_id}, score {ev.score:.2f})"
             )
+    for check in answer.unsupported:
+        lines.append(f"UNSUPPORTED: “{check.text.strip()}” — {check.reason}")
+    if answer.groundedness is not None:
+        supported = len(answer.checks) - len(answer.unsupported)
+        lines.append(
+            f"Verified: {supported} of {len(answer.checks)} sentence(s) supported by their citations "
+            f"(groundedness {answer.groundedness:.2f})."
+        )
     t = answer.timings
-    lines.append(f"[{answer.backend} · retrieval {t.retrieve_ms:.0f} ms · answer {t.answer_ms:.0f} ms]")
+    lines.append(
+        f"[{answer.backend} · retrieval {t.retrieve_ms:.0f} ms · answer {t.answer_ms:.0f} ms"
+        f" · verification {t.verify_ms:.0f} ms]"
+    )
     return "\n".join(lines)

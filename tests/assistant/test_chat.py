@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from assistant.chat import Turn, is_follow_up, standalone_question
+from assistant.chat import FollowUpRewriter, Turn, is_follow_up, standalone_question
 from assistant.service import Assistant
 
 PUTIN = "What did Putin propose on 11 May 2025?"
@@ -104,3 +106,42 @@ def test_new_topic_after_a_turn_is_answered_as_if_asked_alone(corpus_assistant: 
     after_a_turn = corpus_assistant.ask(question, history=HISTORY)
     assert after_a_turn.text == alone.text
     assert "corpus/22_putin_press_statement_2025-05-11_kremlin.md" not in {c.article_id for c in after_a_turn.citations}
+
+
+class _ScriptedModel:
+    """A chat model stand-in that returns a fixed reply (or raises) and records what it was asked."""
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.calls: list[list[Any]] = []
+
+    def invoke(self, messages: list[Any]) -> Any:
+        self.calls.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return type("Reply", (), {"content": self.reply})()
+
+
+def test_llm_rewrites_a_follow_up_into_a_standalone_question() -> None:
+    model = _ScriptedModel("How did Ukraine respond to Putin's 11 May 2025 proposal of direct talks in Istanbul?")
+    rewritten = FollowUpRewriter(model).run("And how did Ukraine respond to that?", HISTORY)
+    assert rewritten == "How did Ukraine respond to Putin's 11 May 2025 proposal of direct talks in Istanbul?"
+    (messages,) = model.calls
+    assert "What did Putin propose on 11 May 2025?" in messages[1].content
+    assert "Last question: And how did Ukraine respond to that?" in messages[1].content
+
+
+def test_llm_rewriter_leaves_standalone_questions_alone() -> None:
+    model = _ScriptedModel("unused")
+    question = "What did the Istanbul Communiqué propose?"
+    assert FollowUpRewriter(model).run(question, HISTORY) == question
+    assert FollowUpRewriter(model).run("And what about that?", []) == "And what about that?"
+    assert model.calls == []
+
+
+@pytest.mark.parametrize("reply", [ConnectionError("down"), "", "line one\nline two", "x" * 2000])
+def test_llm_rewriter_falls_back_to_the_heuristic(reply: str | Exception) -> None:
+    question = "And how did Ukraine respond to that?"
+    rewritten = FollowUpRewriter(_ScriptedModel(reply)).run(question, HISTORY)
+    assert rewritten == standalone_question(question, HISTORY)
+    assert "follow-up to: What did Putin propose on 11 May 2025?" in rewritten

@@ -72,7 +72,7 @@ def test_real_answer_to_dict_is_json(corpus_assistant: Assistant) -> None:
     assert data["text"] == answer.text
     assert data["abstained"] is False
     assert data["backend"] == "extractive"
-    assert set(data["timings"]) == {"retrieve_ms", "answer_ms", "total_ms"}
+    assert set(data["timings"]) == {"retrieve_ms", "answer_ms", "verify_ms", "total_ms"}
     assert [c["number"] for c in data["citations"]] == list(range(1, len(answer.citations) + 1))
     assert data["citations"][0]["quote"] == answer.citations[0].quote
     assert [e["rank"] for e in data["evidence"]] == list(range(1, corpus_assistant.settings.top_k + 1))
@@ -110,7 +110,7 @@ def test_hand_built_answer_to_dict() -> None:
         notices=["a notice"],
     )
     data = json.loads(json.dumps(answer.to_dict()))
-    assert ANSWER_KEYS | {"question", "notices", "retrieval_query", "as_of"} == set(data)
+    assert ANSWER_KEYS | {"question", "notices", "retrieval_query", "as_of", "checks", "groundedness"} == set(data)
     assert data["evidence"] == [
         {
             "rank": 1,
@@ -125,5 +125,5 @@ def test_hand_built_answer_to_dict() -> None:
         }
     ]
     assert data["citations"][0]["highlights"] == [[10, 35]]
-    assert data["timings"] == {"retrieve_ms": 1.0, "answer_ms": 2.0, "total_ms": 3.0}
+    assert data["timings"] == {"retrieve_ms": 1.0, "answer_ms": 2.0, "total_ms": 3.0, "verify_ms": 0.0}
     assert data["notices"] == ["a notice"]
