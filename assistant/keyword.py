@@ -1,9 +1,10 @@
 """Keyword search: BM25 (bm25s) over the stored chunks, for the names, dates and numbers embeddings blur.
 
-The index is rebuilt by ingest after every change (from Chroma's own documents, so the two never drift) and saved
-beside the Chroma files; queries load it once and reload only when ingest has published a newer version. A new
-version is written to its own folder and then published by replacing one small ``CURRENT`` file, so a reader
-never sees half an index.
+The index is derived from Chroma's own documents (so the two never drift) and cached in the data dir; each build
+is tagged with the corpus version it was built from (a tag that ingest bumps in Chroma, see ``ChunkStore``), so a
+process knows when its copy is stale. A new build is written to its own folder and then published by replacing one
+small ``CURRENT`` file, so a reader never sees half an index; queries load it once and reload only when a newer
+build has been published.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class _Loaded:
     ids: list[str]
     meta: list[dict[str, Any]]
     vocab: dict[str, int]
+    corpus_version: str | None
+    terms: set[str]
 
 
 class KeywordIndex:
@@ -43,8 +46,14 @@ class KeywordIndex:
         """The same normalisation as the answerer's lexical scoring (stems, aliases, stop words dropped)."""
         return content_terms(text)
 
-    def rebuild(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
-        """Build from every stored chunk and publish atomically; old versions are removed."""
+    def rebuild(
+        self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], corpus_version: str | None = None
+    ) -> None:
+        """Build from every stored chunk and publish atomically; old versions are removed.
+
+        ``corpus_version`` tags the build with the store state it was made from. Besides BM25, the build keeps the
+        content terms of the chunks' titles and publishers, so ``vocabulary()`` covers texts, titles and publishers.
+        """
         import bm25s
 
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -55,6 +64,8 @@ class KeywordIndex:
             retriever = bm25s.BM25()
             retriever.index([self.tokenize(t) or ["∅"] for t in texts], show_progress=False)
             retriever.save(str(target), show_progress=False)
+        labels = {f"{m.get('title', '')} {m.get('publisher', '')}" for m in metas}
+        extra_terms = sorted({term for label in labels for term in self.tokenize(label)})
         keep = [
             {
                 "article_id": str(m.get("article_id", "")),
@@ -63,7 +74,10 @@ class KeywordIndex:
             }
             for m in metas
         ]
-        (target / "chunks.json").write_text(json.dumps({"ids": ids, "meta": keep}), encoding="utf-8")
+        (target / "chunks.json").write_text(
+            json.dumps({"ids": ids, "meta": keep, "corpus_version": corpus_version, "extra_terms": extra_terms}),
+            encoding="utf-8",
+        )
         tmp = self.directory / f"CURRENT.{version}"
         tmp.write_text(version, encoding="utf-8")
         os.replace(tmp, self.directory / "CURRENT")
@@ -72,19 +86,51 @@ class KeywordIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _current(self) -> _Loaded | None:
+        """The published build, loaded (again only when a newer one has been published since)."""
         pointer = self.directory / "CURRENT"
-        if not pointer.exists():
-            return None
-        version = pointer.read_text(encoding="utf-8").strip()
-        if self._loaded is None or self._loaded.version != version:
-            import bm25s
+        for attempt in range(3):
+            try:
+                version = pointer.read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                return None
+            loaded = self._loaded
+            if loaded is not None and loaded.version == version:
+                return loaded
+            try:
+                loaded = self._load(version)
+            except FileNotFoundError:  # replaced and removed by a newer build between the two reads: read again
+                if attempt == 2:
+                    raise
+                continue
+            self._loaded = loaded
+            return loaded
+        return None  # pragma: no cover
 
-            folder = self.directory / version
-            chunks = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
-            retriever = bm25s.BM25.load(str(folder), show_progress=False) if chunks["ids"] else None
-            vocab = dict(retriever.vocab_dict) if retriever is not None else {}
-            self._loaded = _Loaded(version, retriever, chunks["ids"], chunks["meta"], vocab)
-        return self._loaded
+    def _load(self, version: str) -> _Loaded:
+        import bm25s
+
+        folder = self.directory / version
+        chunks = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if chunks["ids"] else None
+        vocab = dict(retriever.vocab_dict) if retriever is not None else {}
+        terms = (set(vocab) | set(chunks.get("extra_terms", []))) - {"∅", ""}
+        return _Loaded(version, retriever, chunks["ids"], chunks["meta"], vocab, chunks.get("corpus_version"), terms)
+
+    @property
+    def corpus_version(self) -> str | None:
+        """The corpus version the published build was made from (None: no build, or one from before tags)."""
+        loaded = self._current()
+        return loaded.corpus_version if loaded is not None else None
+
+    def chunk_ids(self) -> list[str]:
+        """The chunk ids of the published build (to check it against the store)."""
+        loaded = self._current()
+        return list(loaded.ids) if loaded is not None else []
+
+    def vocabulary(self) -> set[str]:
+        """Every content term of the indexed chunks' texts, titles and publishers."""
+        loaded = self._current()
+        return loaded.terms if loaded is not None else set()
 
     @property
     def ready(self) -> bool:

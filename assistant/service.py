@@ -12,17 +12,20 @@ from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.answering.base import Answerer, Draft
+from assistant.answering.base import ABSTAIN_TEXT, Answerer, Draft
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.llm import LLMAnswerer, make_chat_model
-from assistant.chat import Turn, standalone_question
+from assistant.chat import FollowUpRewriter, Turn, standalone_question
 from assistant.citations import ResolvedCitations, StreamingRenumberer, resolve_citations
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embedder_options
 from assistant.models import Answer, Citation, Timings
 from assistant.offline import apply_offline_environment
 from assistant.retrieval import RetrievalFilters, Retriever, is_status_question
 from assistant.store import ChunkStore
+from assistant.support import LexicalSemanticJudge, LLMJudge
+from assistant.text import has_lone_surrogates, replace_lone_surrogates
+from assistant.verification import CitationVerifier
 
 FALLBACK_SEPARATOR = "\n\n[the LLM backend failed; extractive answer:]\n\n"
 
@@ -47,12 +50,16 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         fallback: ExtractiveAnswerer,
+        verifier: CitationVerifier | None = None,
+        rewriter: FollowUpRewriter | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.answerer = answerer
         self.fallback = fallback
+        self.verifier = verifier
+        self.rewriter = rewriter
 
     def validate(self, question: str) -> str:
         text = (question or "").strip()
@@ -63,6 +70,8 @@ class Assistant:
                 f"The question is {len(text)} characters long; the limit is {self.settings.max_question_chars}. "
                 "Ask something shorter."
             )
+        if has_lone_surrogates(text):  # e.g. "\ud800" from a JSON body: the embedding tokenizer would crash on it
+            raise QuestionError("The question holds invalid characters (unpaired UTF-16 surrogates); retype it.")
         return text
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: RetrievalFilters | None = None) -> Answer:
@@ -78,7 +87,8 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         text = self.validate(question)
-        query = standalone_question(text, history)
+        rewritten = self.rewriter.run(text, history) if self.rewriter else standalone_question(text, history)
+        query = replace_lone_surrogates(rewritten)  # history comes from the client too
         evidence = self.retriever.run(query, k=self.settings.top_k, filters=filters)
         retrieved = time.perf_counter()
 
@@ -111,22 +121,33 @@ class Assistant:
             yield (FALLBACK_SEPARATOR + resolved.text) if streamed else resolved.text
         assert draft is not None
         resolved = resolved or resolve_citations(draft, evidence)
+        answered = time.perf_counter()
+        answer_text, citations, checks, groundedness = resolved.text, resolved.citations, [], None
+        verification_notices: list[str] = []
+        if self.verifier is not None and not resolved.abstained:
+            verified = self.verifier.run(resolved.text, resolved.citations)
+            answer_text, citations, checks = verified.text, verified.citations, verified.checks
+            groundedness = verified.groundedness
+            verification_notices = verified.notices
         done = time.perf_counter()
         yield Answer(
             question=text,
-            text=resolved.text,
-            citations=resolved.citations,
+            text=answer_text or ABSTAIN_TEXT,
+            citations=citations,
             evidence=evidence,
-            abstained=resolved.abstained,
+            abstained=resolved.abstained or not answer_text,
             backend=backend,
             timings=Timings(
                 retrieve_ms=(retrieved - started) * 1000,
-                answer_ms=(done - retrieved) * 1000,
+                answer_ms=(answered - retrieved) * 1000,
+                verify_ms=(done - answered) * 1000,
                 total_ms=(done - started) * 1000,
             ),
-            notices=draft.notices + notices + resolved.notices,
+            notices=draft.notices + notices + resolved.notices + verification_notices,
             retrieval_query=query,
-            as_of=newest_cited_date(resolved.citations) if is_status_question(text) else None,
+            as_of=newest_cited_date(citations) if is_status_question(text) else None,
+            checks=checks,
+            groundedness=groundedness,
         )
 
 
@@ -135,7 +156,9 @@ def build_assistant(
 ) -> Assistant:
     """Construct every component from one ``Settings``. ``chat_model`` overrides the configured LLM (tests)."""
     apply_offline_environment()
-    embedder = embedder or Embedder(settings.embedding_model_path, settings.embedding_batch_size)
+    embedder = embedder or Embedder(
+        settings.embedding_model_path, settings.embedding_batch_size, **embedder_options(settings)
+    )
     store = ChunkStore(settings, embedder)
     extractive = ExtractiveAnswerer(
         embedder,
@@ -145,10 +168,12 @@ def build_assistant(
         vocabulary=store.vocabulary,
     )
     answerer: Answerer = extractive
+    rewriter = None
     if chat_model is not None:
-        answerer = LLMAnswerer(chat_model)
+        answerer, rewriter = LLMAnswerer(chat_model), FollowUpRewriter(chat_model)
     elif settings.llm_configured:
-        answerer = LLMAnswerer(make_chat_model(settings), name=f"llm:{settings.llm_model}")
+        model = make_chat_model(settings)
+        answerer, rewriter = LLMAnswerer(model, name=f"llm:{settings.llm_model}"), FollowUpRewriter(model)
     retriever = Retriever(
         store,
         embedder,
@@ -159,4 +184,16 @@ def build_assistant(
         fusion=settings.fusion,
         fusion_alpha=settings.fusion_alpha,
     )
-    return Assistant(settings, store, retriever, answerer, extractive)
+    verifier = build_verifier(settings, embedder)
+    return Assistant(settings, store, retriever, answerer, extractive, verifier, rewriter)
+
+
+def build_verifier(settings: Settings, embedder: Embedder) -> CitationVerifier | None:
+    """The citation verifier the settings ask for (None when verification is off)."""
+    if settings.verification == "off":
+        return None
+    if settings.verification == "llm":
+        if not settings.llm_configured:
+            raise ValueError("PEACETALKS_VERIFICATION=llm needs PEACETALKS_LLM_BASE_URL and PEACETALKS_LLM_MODEL")
+        return CitationVerifier(LLMJudge(make_chat_model(settings)), strict=settings.strict_citations)
+    return CitationVerifier(LexicalSemanticJudge(embedder), strict=settings.strict_citations)

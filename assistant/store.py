@@ -1,23 +1,49 @@
 """The one place that talks to Chroma and to the ingest records.
 
-Chroma holds chunk vectors, texts and metadata. The ingest records live in one SQLite file beside it:
-LangChain's ``SQLRecordManager`` (which chunk hashes exist, per article, for incremental sync) and our ``articles``
-table (one row per ingested file: its hash, so unchanged files are skipped before chunking; and its folder, so a
-re-sync of that folder can delete what it no longer holds).
+Two ways to run, chosen by ``Settings`` alone (docs/deployment.md):
+
+* embedded (default): ``chromadb.PersistentClient`` on files under the data dir;
+* server: ``chromadb.HttpClient`` against a Chroma server (``PEACETALKS_CHROMA_URL``), shared by many processes.
+
+Chroma is the single source of truth for everything a question reads: chunk texts, metadata and vectors, and in
+the collection's metadata the embedding model and dimension the store was built with, the schema version and the
+*corpus version*, a tag that every completed ingest bumps. The BM25 index is derived from Chroma's documents and
+cached in the data dir, tagged with the corpus version it was built from; each process checks the tag against
+Chroma (at most every ``keyword_refresh_s``) and rebuilds when it is stale. So any number of replicas answer from
+the same corpus without sharing a disk, and none can drift: a stale cache is detected by construction.
+
+The ingest records (LangChain's ``SQLRecordManager``: which chunk hashes exist per article; our ``articles``
+table: each ingested file's hash and folder) are the writers' bookkeeping, in one SQL database: a sqlite file in
+the data dir by default, or any SQLAlchemy URL (``PEACETALKS_RECORDS_URL``, postgres in a deployment) shared by
+every process that ingests. Chroma remembers which records database it belongs to, so a writer with the wrong
+one (say, a replica's own sqlite file) is refused instead of silently drifting.
+
+Every failure a user can act on surfaces as ``StoreError`` with a message that says what to do; an unreachable
+Chroma server is ``StoreUnavailableError``, and the next call simply tries again (no state to reset).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import dataclasses
+import fcntl
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 import numpy as np
+import sqlalchemy as sa
 from chromadb.api.collection_configuration import CreateHNSWConfiguration
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
 
 from assistant.config import Settings
 from assistant.embedding import Embedder, LangChainEmbeddings
@@ -27,13 +53,26 @@ from assistant.models import Chunk, Evidence
 # HNSW index settings, set explicitly. Chroma's defaults (M=16, ef_construction=100, ef_search=100) lost recall in
 # a test here; at our sizes (thousands to ~100k chunks of 384 dims) doubling the graph degree and raising both
 # ef values costs a few ms per query and a little memory, and keeps the approximate search close to exact.
+# The same configuration is given to the embedded store and to a server collection.
 HNSW_CONFIGURATION: CreateHNSWConfiguration = {
     "space": "cosine",
     "max_neighbors": 32,
     "ef_construction": 200,
     "ef_search": 128,
 }
-SCHEMA_VERSION = 1
+# 1: the first stores. 2: corpus version and ingest state in the collection metadata, BM25 builds tagged with it,
+# records database named in Chroma. A version 1 store is upgraded in place (its BM25 cache is rebuilt once).
+SCHEMA_VERSION = 2
+# Collection metadata keys.
+MODEL_KEY, DIM_KEY, SCHEMA_KEY = "embedding_model", "embedding_dim", "schema_version"
+VERSION_KEY = "corpus_version"  # bumped by every completed ingest; BM25 caches are tagged with it
+WRITING_KEY = "ingest_in_progress"  # set before an ingest's first write, cleared when it completes
+RECORDS_KEY = "records_id"  # the records database that holds this collection's ingest records
+INITIAL_VERSION = "initial"  # the corpus version of a store no ingest has tagged yet
+# Chroma ``get`` page size when reading the whole collection (BM25 builds).
+PAGE = 5000
+
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -42,6 +81,10 @@ class StoreError(RuntimeError):
 
 class NotIngestedError(StoreError):
     """The store is empty or absent."""
+
+
+class StoreUnavailableError(StoreError):
+    """The Chroma server (or the records database) cannot be reached right now; a later call may succeed."""
 
 
 @dataclass(frozen=True)
@@ -62,66 +105,395 @@ class ArticleRecord:
     ingested_at: str
 
 
-_ARTICLES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    article_id TEXT PRIMARY KEY,
-    root TEXT NOT NULL,
-    path TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    config_fingerprint TEXT NOT NULL,
-    title TEXT NOT NULL,
-    publisher TEXT NOT NULL,
-    published TEXT NOT NULL,
-    license TEXT NOT NULL,
-    source TEXT NOT NULL,
-    n_chunks INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL
+_RECORDS = sa.MetaData()
+# Column order is ArticleRecord's field order (rows are turned into records positionally). The same schema as the
+# sqlite table of the first versions, so their records.sqlite files open unchanged.
+ARTICLES = sa.Table(
+    "articles",
+    _RECORDS,
+    sa.Column("article_id", sa.Text, primary_key=True),
+    *(
+        sa.Column(name, sa.Text, nullable=False)
+        for name in (
+            "root",
+            "path",
+            "content_sha256",
+            "config_fingerprint",
+            "title",
+            "publisher",
+            "published",
+            "license",
+            "source",
+        )
+    ),
+    sa.Column("n_chunks", sa.Integer, nullable=False),
+    sa.Column("ingested_at", sa.Text, nullable=False),
 )
-"""
+# Facts about the records database itself: its id (named in the Chroma collection) and the collection it serves.
+STORE_INFO = sa.Table(
+    "peacetalks_store",
+    _RECORDS,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if missing); released when the block ends or the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL with its password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<records database>"
+
+
+def _server_address(url: str) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise StoreError(f"PEACETALKS_CHROMA_URL must look like http://HOST:PORT (or https://...), got {url!r}.")
+    ssl = parts.scheme == "https"
+    try:
+        port = parts.port or (443 if ssl else 8000)
+    except ValueError:
+        raise StoreError(f"PEACETALKS_CHROMA_URL has an invalid port: {url!r}.") from None
+    return parts.hostname, port, ssl
+
+
+def connect_chroma(settings: Settings, fresh: bool = False) -> Any:
+    """The Chroma client ``settings`` asks for (telemetry off in both modes); ``StoreError`` when impossible.
+
+    ``fresh`` (embedded only): a new client that reads the files as they are now. chromadb keeps one client per
+    path and process, whose in-memory HNSW index never sees what *another process* wrote (it even returns chunks
+    deleted since); a fresh one loads the files again.
+    """
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    server = settings.chroma_server
+    if server is None:
+        if fresh:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            # chromadb's per-path client cache, keyed by the path as PersistentClient records it. Clients made
+            # before keep working (on their own, older view); the next one made for this path starts afresh.
+            SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+        try:
+            return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+        except Exception as error:
+            raise StoreError(
+                f"Could not open the Chroma store in {settings.chroma_dir} ({type(error).__name__}: {error}). "
+                f"It may have been written by another version of chromadb (this is {chromadb.__version__}): "
+                "run `peacetalks reset` and ingest again, or point PEACETALKS_DATA_DIR elsewhere."
+            ) from error
+    host, port, ssl = _server_address(server)
+    token = settings.chroma_auth_token
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+    try:
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers, settings=chroma_settings)
+    except ChromaError as error:  # it answered, and said no (a wrong token, say)
+        raise StoreError(
+            f"The Chroma server at {server} refused the connection ({type(error).__name__}: {error}); "
+            "check PEACETALKS_CHROMA_AUTH_TOKEN."
+        ) from error
+    except Exception as error:
+        raise _unreachable(server, error) from error
+    # chromadb's HTTP session never times out by default: a stuck server would hang every question forever.
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(settings.chroma_timeout_s)
+    return client
+
+
+def _unreachable(server: str, error: BaseException) -> StoreUnavailableError:
+    if isinstance(error, httpx.TimeoutException):
+        return StoreUnavailableError(
+            f"The Chroma server at {server} did not answer in time ({type(error).__name__}): is it overloaded or "
+            "stuck? Try again in a moment (the limit is PEACETALKS_CHROMA_TIMEOUT_S)."
+        )
+    return StoreUnavailableError(
+        f"Cannot reach the Chroma server at {server} ({type(error).__name__}: {error}): is it running? "
+        "Start it (e.g. `chroma run --path DIR --port PORT`) or fix PEACETALKS_CHROMA_URL; "
+        "the next request tries again."
+    )
 
 
 class ChunkStore:
-    """Chroma collection + record manager + article table, opened from one ``Settings``."""
+    """Chroma collection + BM25 cache + ingest records, opened from one ``Settings``.
+
+    Safe to share between threads (the web UI answers several questions at once with one store).
+    """
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.server = settings.chroma_server
+        self.location = self.server or str(settings.chroma_dir)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.client = chromadb.PersistentClient(
-            path=str(settings.chroma_dir),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
-        self.collection = self.client.get_or_create_collection(
-            name=settings.collection,
+        self._lock = threading.RLock()
+        self.client = connect_chroma(settings)
+        self._collection = self._guard(self._open_collection)
+        self._records_url = settings.records_location
+        self._engine = self._open_records()
+        self._check_records(self._collection.metadata or {})
+        self._record_manager: Any = None
+        self._vector_store: Any = None
+        self._embeddings = LangChainEmbeddings(embedder)  # one for the store's life, kept across reconnects
+        self._keyword = KeywordIndex(settings.data_dir / "bm25")
+        self._checked = float("-inf")
+        self._keyword_build = threading.Lock()
+        self._marked_writing = False
+        self._seen_version = self.corpus_version()  # the corpus this process's Chroma client has seen
+
+    # ---- opening and checking ----------------------------------------------------------------------------------
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection (reopened transparently if another process deleted and recreated it)."""
+        return self._collection
+
+    def _open_collection(self) -> Any:
+        collection = self.client.get_or_create_collection(
+            name=self.settings.collection,
             configuration={"hnsw": HNSW_CONFIGURATION},
             metadata={
-                "embedding_model": embedder.model_id,
-                "embedding_dim": embedder.dimension,
-                "schema_version": SCHEMA_VERSION,
+                MODEL_KEY: self.embedder.model_id,
+                DIM_KEY: self.embedder.dimension,
+                SCHEMA_KEY: SCHEMA_VERSION,
             },
             embedding_function=None,  # we always pass vectors; Chroma must never embed (it would download a model)
         )
-        self._check_compatible()
-        self._records_url = f"sqlite:///{settings.records_db}"
-        with self._articles_db() as db:
-            db.execute(_ARTICLES_SCHEMA)
-        self._record_manager: Any = None
-        self._vector_store: Any = None
-        self._vocabulary: tuple[str, set[str]] | None = None
-        self._keyword = KeywordIndex(settings.data_dir / "bm25")
+        self._check_compatible(collection)
+        return collection
 
-    def _check_compatible(self) -> None:
-        """Refuse a store built with another embedding model, with an explanation instead of a dimension error."""
-        meta = self.collection.metadata or {}
-        model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
-        if model is not None and (model != self.embedder.model_id or dim != self.embedder.dimension):
+    def _check_compatible(self, collection: Any) -> None:
+        """Refuse a store built with another embedding model or by a newer peacetalks, with an explanation
+        instead of a dimension error deep inside Chroma."""
+        meta = collection.metadata or {}
+        where = f"The store at {self.location} (collection {self.settings.collection!r})"
+        fix = (
+            "Use the model it was built with (PEACETALKS_EMBEDDING_MODEL_PATH), or start a new store: "
+            "`peacetalks reset` (or another PEACETALKS_DATA_DIR / PEACETALKS_COLLECTION), then `peacetalks ingest`."
+        )
+        schema = meta.get(SCHEMA_KEY)
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
             raise StoreError(
-                f"The store in {self.settings.data_dir} was built with embedding model {model} ({dim} dims), "
-                f"but this run uses {self.embedder.model_id} ({self.embedder.dimension} dims). "
-                "Use the same model, or point PEACETALKS_DATA_DIR elsewhere / run `peacetalks reset` and re-ingest."
+                f"{where} was written by a newer peacetalks (store schema {schema}; this one reads up to "
+                f"{SCHEMA_VERSION}). Upgrade peacetalks, or `peacetalks reset` and ingest again."
+            )
+        model, dim = meta.get(MODEL_KEY), meta.get(DIM_KEY)
+        if model is None:  # a store from before the model was recorded: all we can compare is the dimension
+            got = collection.get(limit=1, include=["embeddings"])
+            vectors = got.get("embeddings")
+            if vectors is not None and len(vectors) and len(vectors[0]) != self.embedder.dimension:
+                raise StoreError(
+                    f"{where} holds {len(vectors[0])}-dimensional vectors from an unrecorded embedding model, but "
+                    f"this run uses {self.embedder.model_id} ({self.embedder.dimension} dims). {fix}"
+                )
+            return
+        if model != self.embedder.model_id or dim != self.embedder.dimension:
+            raise StoreError(
+                f"{where} was built with embedding model {model} ({dim} dims), but this run uses "
+                f"{self.embedder.model_id} ({self.embedder.dimension} dims). {fix}"
             )
 
+    def _open_records(self) -> sa.Engine:
+        url = self._records_url
+        try:
+            if url.startswith("sqlite"):
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+            else:
+                engine = sa.create_engine(url, pool_pre_ping=True)
+            _RECORDS.create_all(engine)
+            with engine.begin() as db:
+                info = dict(db.execute(sa.select(STORE_INFO.c.key, STORE_INFO.c.value)).tuples().all())
+                missing = {
+                    k: v
+                    for k, v in {"records_id": uuid.uuid4().hex, "collection": self.settings.collection}.items()
+                    if k not in info
+                }
+                if missing:
+                    db.execute(sa.insert(STORE_INFO), [{"key": k, "value": v} for k, v in missing.items()])
+        except sa.exc.IntegrityError:  # another process created the rows at the same moment: theirs stand
+            return self._open_records()
+        except (sa.exc.SQLAlchemyError, ImportError) as error:
+            raise StoreUnavailableError(
+                f"Cannot open the ingest records database {_safe_url(url)} ({type(error).__name__}: {error}). "
+                "Check PEACETALKS_RECORDS_URL and that the database is running."
+            ) from error
+        info = {**info, **missing}
+        if info["collection"] != self.settings.collection:
+            raise StoreError(
+                f"The records database {_safe_url(url)} belongs to collection {info['collection']!r}, not "
+                f"{self.settings.collection!r}: give each collection its own PEACETALKS_RECORDS_URL."
+            )
+        self.records_id = info["records_id"]
+        return engine
+
+    # ---- error handling ----------------------------------------------------------------------------------------
+
+    def _translate(self, error: BaseException) -> StoreError | None:
+        """The ``StoreError`` a failure should surface as (None: a bug, let it through unchanged)."""
+        if isinstance(error, StoreError):
+            return error
+        if isinstance(error, httpx.TransportError | ConnectionError) or "Could not connect to a Chroma server" in str(
+            error
+        ):
+            return _unreachable(self.location, error)
+        if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return StoreUnavailableError(
+                f"Cannot reach the ingest records database {_safe_url(self._records_url)} ({error.orig}). "
+                "Check that it is running and PEACETALKS_RECORDS_URL."
+            )
+        if isinstance(error, ChromaError):
+            return StoreError(f"Chroma at {self.location} refused the request ({type(error).__name__}: {error}).")
+        return None
+
+    def unavailable(self, error: BaseException) -> StoreUnavailableError | None:
+        """``error`` as a ``StoreUnavailableError`` if it means the store cannot be reached (for the pipeline)."""
+        translated = self._translate(error)
+        return translated if isinstance(translated, StoreUnavailableError) else None
+
+    def _guard(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except Exception as error:
+            translated = self._translate(error)
+            if translated is None or translated is error:
+                raise
+            raise translated from error
+
+    def _chroma(self, operation: Callable[[Any], T]) -> T:
+        """Run ``operation(collection)``; reopen once if the collection was deleted and recreated meanwhile."""
+
+        def attempt() -> T:
+            try:
+                return operation(self._collection)
+            except NotFoundError:
+                self._reopen()
+                return operation(self._collection)
+
+        return self._guard(attempt)
+
+    def _reopen(self) -> None:
+        with self._lock:
+            self._collection = self._open_collection()
+            self._vector_store = None
+
+    def _reconnect(self) -> None:
+        """Embedded mode: a fresh client, to see what another process wrote (see ``connect_chroma``)."""
+        with self._lock:
+            self.client = connect_chroma(self.settings, fresh=True)
+            self._reopen()
+
+    # ---- corpus state (in the collection metadata) -------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        """The collection metadata as it is now on the server (never a cached copy)."""
+
+        def read() -> dict[str, Any]:
+            try:
+                fresh = self.client.get_collection(self.settings.collection, embedding_function=None)
+            except NotFoundError:  # deleted (reset) by another process: start afresh, as an empty store
+                self._reopen()
+                return dict(self._collection.metadata or {})
+            if fresh.id != self._collection.id:  # deleted and recreated by another process
+                self._reopen()
+            return dict(fresh.metadata or {})
+
+        return self._guard(read)
+
+    def _set_state(self, **changes: Any) -> None:
+        """Update some metadata keys, keeping the others (Chroma replaces the whole metadata). Writers only, under
+        ``writer_lock``, so the read-modify-write cannot race another writer."""
+        meta = {k: v for k, v in self._state().items() if not k.startswith("hnsw:")}
+        meta.update(changes)
+        self._chroma(lambda c: c.modify(metadata=meta))
+
+    def corpus_version(self) -> str:
+        """The tag of the last completed ingest (changes whenever the corpus does)."""
+        return str(self._state().get(VERSION_KEY) or INITIAL_VERSION)
+
     # ---- ingest side -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One writer at a time: this data dir (a local file lock), and across machines the records database (a
+        postgres advisory lock; for a sqlite file outside the data dir, a file lock beside it). Every lock is
+        released if the process dies, so a killed ingest never blocks the next one."""
+        with file_lock(self.settings.data_dir / "ingest.lock"), self._records_lock():
+            self._marked_writing = False
+            if self.server is None:  # write on top of the files as they are, not on a stale in-memory view
+                self._reconnect()
+            yield
+
+    def _records_lock(self) -> Any:
+        url = sa.engine.make_url(self._records_url)
+        if url.get_backend_name() == "postgresql":
+            return self._advisory_lock()
+        database = url.database
+        if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+            path = Path(database).resolve()
+            if not path.is_relative_to(self.settings.data_dir.resolve()):
+                return file_lock(path.with_name(path.name + ".lock"))
+        return nullcontext()
+
+    @contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        key = zlib.crc32(f"peacetalks:{self.settings.collection}".encode())
+        with self._engine.connect() as db:
+            self._guard(lambda: db.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key}))
+            db.commit()
+            try:
+                yield
+            finally:
+                db.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                db.commit()
+
+    @property
+    def writing(self) -> bool:
+        """Has this process marked the store as being written since it took ``writer_lock``?"""
+        return self._marked_writing
+
+    def write_unfinished(self) -> bool:
+        """Did an earlier ingest stop (crash, kill) between its first write and its end? Call under the lock."""
+        return bool(self._state().get(WRITING_KEY))
+
+    def _check_records(self, state: dict[str, Any]) -> None:
+        """Refuse a records database other than the one the collection was ingested with."""
+        owner = state.get(RECORDS_KEY)
+        if owner is not None and owner != self.records_id:
+            raise StoreError(
+                f"The collection {self.settings.collection!r} at {self.location} was ingested with another records "
+                f"database than {_safe_url(self._records_url)}: every process that uses one store must share its "
+                "records (set PEACETALKS_RECORDS_URL as the others do), or their article lists and ingests would "
+                "drift apart. To start over instead: `peacetalks reset`."
+            )
+
+    def begin_write(self) -> None:
+        """Mark the store as being written (before an ingest's first change); idempotent within one lock."""
+        if self._marked_writing:
+            return
+        self._check_records(self._state())
+        self._set_state(**{WRITING_KEY: True, RECORDS_KEY: self.records_id, SCHEMA_KEY: SCHEMA_VERSION})
+        self._marked_writing = True
+
+    def publish(self) -> str:
+        """End a write: a new corpus version in Chroma, then this process's BM25 rebuilt for it. Returns it."""
+        version = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        self._set_state(**{WRITING_KEY: False, VERSION_KEY: version, SCHEMA_KEY: SCHEMA_VERSION})
+        self._seen_version = version
+        self._marked_writing = False
+        self._sync(force=True)
+        return version
 
     @property
     def record_manager(self) -> Any:
@@ -129,105 +501,112 @@ class ChunkStore:
         if self._record_manager is None:
             from langchain_classic.indexes import SQLRecordManager
 
-            self._record_manager = SQLRecordManager(f"chroma/{self.settings.collection}", db_url=self._records_url)
-            self._record_manager.create_schema()
+            manager = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self._engine)
+            self._guard(manager.create_schema)
+            self._record_manager = manager
         return self._record_manager
 
     @property
     def vector_store(self) -> Any:
         """LangChain's Chroma wrapper over our collection, embedding through our model."""
-        if self._vector_store is None:
-            from langchain_chroma import Chroma
+        with self._lock:
+            if self._vector_store is None:
+                from langchain_chroma import Chroma
 
-            self._vector_store = Chroma(
-                client=self.client,
-                collection_name=self.settings.collection,
-                embedding_function=LangChainEmbeddings(self.embedder),
-                collection_configuration={"hnsw": HNSW_CONFIGURATION},
-            )
-        return self._vector_store
+                self._vector_store = self._guard(
+                    lambda: Chroma(
+                        client=self.client,
+                        collection_name=self.settings.collection,
+                        embedding_function=self._embeddings,
+                        collection_configuration={"hnsw": HNSW_CONFIGURATION},
+                    )
+                )
+            return self._vector_store
 
-    @contextmanager
-    def _articles_db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.settings.records_db, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _records(self, operation: Callable[[sa.Connection], T]) -> T:
+        def run() -> T:
+            with self._engine.begin() as db:
+                return operation(db)
+
+        return self._guard(run)
 
     def get_article(self, article_id: str) -> ArticleRecord | None:
-        with self._articles_db() as db:
-            row = db.execute("SELECT * FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+        row = self._records(
+            lambda db: db.execute(sa.select(ARTICLES).where(ARTICLES.c.article_id == article_id)).first()
+        )
         return ArticleRecord(*row) if row else None
 
     def list_articles(self) -> list[ArticleRecord]:
-        with self._articles_db() as db:
-            rows = db.execute("SELECT * FROM articles ORDER BY article_id").fetchall()
+        rows = self._records(lambda db: db.execute(sa.select(ARTICLES).order_by(ARTICLES.c.article_id)).all())
         return [ArticleRecord(*row) for row in rows]
 
     def put_article(self, record: ArticleRecord) -> None:
-        with self._articles_db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.article_id,
-                    record.root,
-                    record.path,
-                    record.content_sha256,
-                    record.config_fingerprint,
-                    record.title,
-                    record.publisher,
-                    record.published,
-                    record.license,
-                    record.source,
-                    record.n_chunks,
-                    record.ingested_at,
-                ),
-            )
+        def put(db: sa.Connection) -> None:
+            db.execute(sa.delete(ARTICLES).where(ARTICLES.c.article_id == record.article_id))
+            db.execute(sa.insert(ARTICLES).values(**dataclasses.asdict(record)))
+
+        self._records(put)
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article's chunks from Chroma, its keys from the record manager, then its row. Returns chunks."""
-        keys = self.record_manager.list_keys(group_ids=[article_id])
+        keys = self._guard(lambda: self.record_manager.list_keys(group_ids=[article_id]))
         if keys:
-            self.collection.delete(ids=keys)
-            self.record_manager.delete_keys(keys)
-        with self._articles_db() as db:
-            db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+            self.begin_write()
+            self._chroma(lambda c: c.delete(ids=keys))
+            self._guard(lambda: self.record_manager.delete_keys(keys))
+        self._records(lambda db: db.execute(sa.delete(ARTICLES).where(ARTICLES.c.article_id == article_id)))
         return len(keys)
 
     # ---- query side --------------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self._chroma(lambda c: c.count()))
 
     def query(self, vector: Any, k: int, where: dict[str, Any] | None = None) -> list[Evidence]:
         """Nearest chunks to a query vector; score is cosine similarity (1 - cosine distance)."""
+        self._sync()
         n = self.count()
         if n == 0:
             raise NotIngestedError(
-                f"Nothing has been ingested into {self.settings.data_dir} yet: run `peacetalks ingest` first."
+                f"Nothing has been ingested into {self.location} yet: run `peacetalks ingest` first."
             )
-        result = self.collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=min(k, n),
-            where=where,
-            include=["documents", "metadatas", "distances"],
+        result = self._chroma(
+            lambda c: c.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=min(k, n),
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         )
-        ids = result["ids"][0]
-        docs = (result.get("documents") or [[]])[0]
-        metas = (result.get("metadatas") or [[]])[0]
-        dists = (result.get("distances") or [[]])[0]
+        hits = zip(
+            result["ids"][0],
+            (result.get("documents") or [[]])[0],
+            (result.get("metadatas") or [[]])[0],
+            (result.get("distances") or [[]])[0],
+            strict=True,
+        )
+        # A chunk another process deleted a moment ago can still be in this process's index, without its text and
+        # metadata: skip it (the next sync drops it).
+        live = [(cid, doc, meta, dist) for cid, doc, meta, dist in hits if doc is not None and meta is not None]
         return [
-            Evidence(chunk=Chunk.from_store(cid, doc or "", dict(meta or {})), score=1.0 - float(dist), rank=i + 1)
-            for i, (cid, doc, meta, dist) in enumerate(zip(ids, docs, metas, dists, strict=True))
+            Evidence(chunk=Chunk.from_store(cid, doc, dict(meta)), score=1.0 - float(dist), rank=i + 1)
+            for i, (cid, doc, meta, dist) in enumerate(live)
         ]
 
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         """Chunks by id (used to resolve citations and by tests)."""
         if not ids:
             return []
-        result = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        result = self._chroma(lambda c: c.get(ids=ids, include=["documents", "metadatas"]))
+        return self._chunks(result)
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        """Every stored chunk of one article (in no particular order)."""
+        result = self._chroma(lambda c: c.get(where={"article_id": article_id}, include=["documents", "metadatas"]))
+        return self._chunks(result)
+
+    @staticmethod
+    def _chunks(result: Any) -> list[Chunk]:
         docs = result.get("documents") or []
         metas = result.get("metadatas") or []
         return [
@@ -236,46 +615,135 @@ class ChunkStore:
         ]
 
     def vocabulary(self) -> set[str]:
-        """Every content term of the stored chunks, titles and publishers (recomputed when the store changes).
-
-        Lets the answerer tell "the corpus never mentions X" from "retrieval missed X".
-        """
-        with self._articles_db() as db:
-            count, last = db.execute("SELECT COUNT(*), MAX(ingested_at) FROM articles").fetchone()
-        version = f"{self.count()}:{count}:{last}"
-        if self._vocabulary is None or self._vocabulary[0] != version:
-            from assistant.answering.lexical import content_terms
-
-            terms: set[str] = set()
-            got = self.collection.get(include=["documents", "metadatas"])
-            for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
-                terms.update(
-                    content_terms(f"{doc} {(meta or {}).get('title', '')} {(meta or {}).get('publisher', '')}")
-                )
-            self._vocabulary = (version, terms)
-        return self._vocabulary[1]
+        """Every content term of the stored chunks, titles and publishers (kept with the BM25 build, so it follows
+        the corpus version too). Lets the answerer tell "the corpus never mentions X" from "retrieval missed X"."""
+        return self.keyword.vocabulary()
 
     @property
     def keyword(self) -> KeywordIndex:
-        """The BM25 index over the same chunks (rebuilt by ``rebuild_keyword_index`` after each ingest)."""
+        """The BM25 index over the same chunks, brought up to date with the corpus version first if needed."""
+        self._sync()
         return self._keyword
 
+    def _sync(self, force: bool = False) -> None:
+        """Follow the corpus version in Chroma: when another process has published a new one, (embedded mode)
+        reopen the Chroma files and rebuild this data dir's BM25 cache if it was built from another version.
+
+        Checked at most every ``keyword_refresh_s`` (one small metadata read). While one thread rebuilds, the
+        others keep answering from the previous build (old or new state, never a half one); with no build at all
+        they wait for it. Builds are serialised across processes sharing the data dir by a file lock, and a
+        process that finds the right build already published by another just loads it.
+        """
+        now = time.monotonic()
+        if not force and now - self._checked < self.settings.keyword_refresh_s and self._keyword.ready:
+            return
+        version = self.corpus_version()
+        self._checked = now
+        if version != self._seen_version:
+            with self._lock:
+                if version != self._seen_version:  # another thread may have just done it
+                    if self.server is None:
+                        self._reconnect()
+                    self._seen_version = version
+        if not force and self._keyword.corpus_version == version:
+            return
+        if not self._keyword_build.acquire(blocking=force or not self._keyword.ready):
+            return
+        try:
+            with file_lock(self.settings.data_dir / "bm25.lock"):
+                if force or self._keyword.corpus_version != version:
+                    ids, texts, metas = self._read_all()
+                    self._keyword.rebuild(ids, texts, metas, corpus_version=version)
+        finally:
+            self._keyword_build.release()
+
+    def _read_all(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Every chunk's id, text and metadata, read page by page."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            got = self._page(["documents", "metadatas"], offset)
+            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
+                if cid not in seen:  # a write between two pages can shift one; the next version fixes the rest
+                    seen.add(cid)
+                    ids.append(cid)
+                    texts.append(doc or "")
+                    metas.append(dict(meta or {}))
+            if len(got["ids"]) < PAGE:
+                return ids, texts, metas
+            offset += PAGE
+
+    def _page(self, include: list[str], offset: int) -> Any:
+        return self._chroma(lambda c: c.get(include=include, limit=PAGE, offset=offset))
+
     def rebuild_keyword_index(self) -> None:
-        """Rebuild BM25 from Chroma's own documents, so keyword and dense search always see the same chunks."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        self._keyword.rebuild(
-            list(got["ids"]), list(got["documents"] or []), [dict(m or {}) for m in got["metadatas"] or []]
-        )
+        """Publish the store as it is now: a new corpus version, and this process's BM25 rebuilt from Chroma (for
+        code that writes to ``collection`` directly, like the retrieval benchmark)."""
+        self.publish()
 
     def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored embeddings by chunk id (to score keyword-only hits by cosine like dense ones)."""
         if not ids:
             return {}
-        got = self.collection.get(ids=ids, include=["embeddings"])
+        got = self._chroma(lambda c: c.get(ids=ids, include=["embeddings"]))
         embeddings = got.get("embeddings")
         if embeddings is None:
             return {}
         return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], embeddings, strict=True)}
 
     def all_chunk_ids(self) -> list[str]:
-        return list(self.collection.get(include=[])["ids"])
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self._page([], offset)
+            ids.extend(page["ids"])
+            if len(page["ids"]) < PAGE:
+                return ids
+            offset += PAGE
+
+
+def reset_store(settings: Settings) -> list[str]:
+    """Delete the whole store ``settings`` names: the Chroma collection (embedded files or on the server), the
+    ingest records (the data dir's sqlite file, or this collection's rows in a records database elsewhere) and
+    the data dir's caches. Returns what was deleted, for the user. The corpus files are never touched."""
+    import shutil
+
+    done: list[str] = []
+    server = settings.chroma_server
+    if server is not None:
+        client = connect_chroma(settings)
+        try:
+            client.delete_collection(settings.collection)
+            done.append(f"collection {settings.collection!r} on {server}")
+        except NotFoundError:
+            pass
+        except Exception as error:
+            raise _unreachable(server, error) from error
+    if settings.records_url:
+        engine = sa.create_engine(settings.records_url)
+        try:
+            with engine.begin() as db:
+                tables = set(sa.inspect(db).get_table_names())
+                if "articles" in tables:
+                    db.execute(sa.delete(ARTICLES))
+                if "upsertion_record" in tables:
+                    db.execute(
+                        sa.text("DELETE FROM upsertion_record WHERE namespace = :ns"),
+                        {"ns": f"chroma/{settings.collection}"},
+                    )
+                if "peacetalks_store" in tables:
+                    db.execute(sa.delete(STORE_INFO))
+            done.append(f"records in {_safe_url(settings.records_url)}")
+        except sa.exc.SQLAlchemyError as error:
+            raise StoreUnavailableError(
+                f"Cannot reset the records database {_safe_url(settings.records_url)}: {error}"
+            ) from error
+        finally:
+            engine.dispose()
+    if settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+        done.append(str(settings.data_dir))
+    return done

@@ -17,7 +17,10 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets/footnote refs, then whitespace.
-_BOUNDARY = re.compile(r"[.!?…]+(?:[\"'”’)\]]|[ \t]?\[\d+\])*(?=\s|$)")
+# The look-behind and possessive ``++`` keep it linear on long runs of punctuation ("....x" was quadratic).
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++(?:[\"'”’)\]]|[ \t]?\[\d+\])*(?=\s|$)")
+_NEXT_WORD = re.compile(r"\s+(\S)")
+_ABBREVIATION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 _FOOTNOTE = re.compile(r"\s?\[\d+\]")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:#|[-*•]\s|\d+[.)]\s))")
 
@@ -32,11 +35,21 @@ class Span:
 
 
 def _is_abbreviation(text: str, dot_index: int) -> bool:
-    """True when the '.' at ``dot_index`` ends a known abbreviation or an initial ("J. Smith")."""
-    word_match = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot_index])
-    if not word_match:
+    """True when the '.' at ``dot_index`` ends a known abbreviation or an initial ("J. Smith").
+
+    The word is the run of ASCII letters and dots just before the dot (from its first letter), found by scanning
+    back rather than searching ``text[:dot_index]``, which copied and rescanned the whole prefix for every dot.
+    """
+    end = dot_index
+    if end > 0 and text[end - 1] == "\n":  # as the former ``...$`` search: '$' also matches before a final newline
+        end -= 1
+    start = end
+    while start > 0 and text[start - 1] in _ABBREVIATION_CHARS:
+        start -= 1
+    word = text[start:end].lstrip(".")
+    if not word:
         return False
-    word = word_match.group(1).lower().rstrip(".")
+    word = word.lower().rstrip(".")
     return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
@@ -53,7 +66,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
                 and _is_abbreviation(text, match.start())
             ):
                 continue
-            nxt = re.match(r"\s+(\S)", text[end:block_end])
+            nxt = _NEXT_WORD.match(text, end, block_end)
             # "3.5" never matches (no whitespace); a lower-case continuation after "." is usually not a new sentence.
             if nxt and nxt.group(1).islower() and text[match.start()] == ".":
                 continue
@@ -92,6 +105,20 @@ def _append(spans: list[Span], text: str, start: int, end: int, offset: int) -> 
     lead = len(piece) - len(piece.lstrip())
     s = start + lead
     spans.append(Span(stripped, s + offset, s + len(stripped) + offset))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogates(text: str) -> bool:
+    """True when ``text`` holds UTF-16 surrogate code points: not text, and fatal to tokenizers and UTF-8 encoding.
+    (A JSON string can carry one, ``"\\ud800"``, into a Python ``str``.)"""
+    return _SURROGATE.search(text) is not None
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every surrogate code point replaced by U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def strip_footnotes(text: str) -> str:

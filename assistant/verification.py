@@ -142,10 +142,10 @@ class CitationVerifier:
         by_number = {c.number: c for c in citations}
         pieces: list[tuple[str, Segment | None]] = []  # (text between segments, None) or (segment text, segment)
         cursor = 0
-        for segment in segment_answer(text):
-            pieces.append((text[cursor : segment.start], None))
-            pieces.append((text[segment.start : segment.end], segment))
-            cursor = segment.end
+        for found in segment_answer(text):
+            pieces.append((text[cursor : found.start], None))
+            pieces.append((text[found.start : found.end], found))
+            cursor = found.end
         pieces.append((text[cursor:], None))
 
         numbering: dict[int, int] = {}

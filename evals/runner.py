@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from assistant.citations import resolve_citations
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embedder_options
 from assistant.models import Answer, Evidence, Timings
 from assistant.service import Assistant, build_assistant
 from assistant.support import LexicalSemanticJudge, LLMJudge, SupportJudge
@@ -100,6 +100,8 @@ def _score_answer(item: QAItem, answer: Answer, judge: SupportJudge) -> dict[str
     scores["citation_recall"] = cit.recall if cit else None
     scores["citation_precision"] = cit.precision if cit else None
     scores["faithfulness"] = cit.faithfulness if cit else None
+    # What the product's own citation verification said about the answer (None when it abstained or was off).
+    scores["groundedness"] = answer.groundedness
     if item.type == "conflict":
         scores["conflict_flagged"] = float(flags_conflict(answer.text, len({c.article_id for c in answer.citations})))
     return scores
@@ -195,7 +197,9 @@ def run_suite(
     progress: bool = True,
 ) -> SuiteRun:
     """Evaluate our assistant (its configured backend) and the tutorial baseline on one suite."""
-    embedder = embedder or Embedder(settings.embedding_model_path, settings.embedding_batch_size)
+    embedder = embedder or Embedder(
+        settings.embedding_model_path, settings.embedding_batch_size, **embedder_options(settings)
+    )
     articles, items, root = _load_suite(settings, suite, shared_dir)
     if limit:
         items = items[:limit]
@@ -284,7 +288,9 @@ def compare_retrievers(
     """
     from assistant.retrieval import Retriever
 
-    embedder = embedder or Embedder(settings.embedding_model_path, settings.embedding_batch_size)
+    embedder = embedder or Embedder(
+        settings.embedding_model_path, settings.embedding_batch_size, **embedder_options(settings)
+    )
     articles, items, root = _load_suite(settings, suite, shared_dir)
     items = [i for i in items if i.answerable and i.gold][:limit] if limit else [i for i in items if i.answerable]
     stores = settings.data_dir / "evals" / "stores"

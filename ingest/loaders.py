@@ -7,10 +7,13 @@ can report all broken files at once instead of dying on the first traceback.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import io
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +35,21 @@ _MAX_TITLE_CHARS = 200
 _FRONT_MATTER_FIELDS = ("title", "publisher", "author", "source", "license")
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_DATE_PREFIX_RE = re.compile(r"\s*(\d{4}-\d{2}-\d{2})(?:$|[Tt ])")
+
+# Hostile input: limits that keep one crafted file from taking minutes or gigabytes (all far above real articles).
+MAX_FRONT_MATTER_CHARS = 65_536
+MAX_FRONT_MATTER_VALUES = 10_000  # values after expanding YAML aliases: a "billion laughs" expands to 10**9
+MAX_PDF_PAGES = 2_000
+_MAX_HEADING_CHARS = 1_000  # a heading is cleaned (links, emphasis) only this far: titles keep 200 characters
+_BINARY_CONTROL_SHARE = 0.10  # text whose first 64 KiB is more than 10% control characters is binary
+# Control characters (C0 but tab and newline, DEL, C1 but NEL) and lone surrogates are never text worth indexing:
+# removed from every article. Vertical tab, form feed, NEL and the Unicode line separators become newlines.
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]+")
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
+_BINARY_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# libyaml's parser when PyYAML was built with it (about ten times faster on large front matter), the same rules.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
 
 
 class LoadError(Exception):
@@ -76,6 +94,29 @@ def _article_id(root: Path, path: Path) -> str:
     return f"{root.name}/{path.relative_to(root).as_posix()}"
 
 
+def _is_utf8(text: str) -> bool:
+    """False for names the file system gave back with undecodable bytes (surrogate escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_link(root: Path, link: Path, kind: str, errors: list[LoadError]) -> bool:
+    """A symbolic link inside a walked folder is followed only when it points inside that folder: a link to
+    ``/etc/passwd`` (or a folder outside) must not pull outside text into the corpus. Reports the others."""
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        errors.append(LoadError(link, f"symbolic link that cannot be resolved (a loop?); {kind} skipped"))
+        return False
+    if not target.is_relative_to(root):
+        errors.append(LoadError(link, f"symbolic link to a {kind} outside the folder {root}; skipped"))
+        return False
+    return True
+
+
 def _walk_folder(root: Path, errors: list[LoadError]) -> list[SourceFile]:
     """Sorted, recursive listing of a folder's supported, non-hidden files."""
 
@@ -83,7 +124,10 @@ def _walk_folder(root: Path, errors: list[LoadError]) -> list[SourceFile]:
         errors.append(LoadError(exc.filename or root, exc.strerror or str(exc)))
 
     found: list[SourceFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):  # never descends into linked folders
+        for name in dirnames:
+            if not name.startswith(".") and os.path.islink(os.path.join(dirpath, name)):
+                _check_link(root, Path(dirpath) / name, "folder", errors)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.startswith(".") or _is_corpus_readme(name):
@@ -91,7 +135,13 @@ def _walk_folder(root: Path, errors: list[LoadError]) -> list[SourceFile]:
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 continue
             path = Path(dirpath) / name
-            found.append(SourceFile(path=path, root=root, article_id=_article_id(root, path)))
+            if os.path.islink(path) and not _check_link(root, path, "file", errors):
+                continue
+            article_id = _article_id(root, path)
+            if not _is_utf8(article_id):
+                errors.append(LoadError(path, "the file or folder name is not valid UTF-8; rename it"))
+                continue
+            found.append(SourceFile(path=path, root=root, article_id=article_id))
     found.sort(key=lambda s: s.article_id)
     return found
 
@@ -143,13 +193,25 @@ def discover_files(paths: Sequence[Path]) -> tuple[list[SourceFile], list[LoadEr
 # Reading and decoding
 
 
+def _check_regular(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise LoadError(path, "Is a directory")
+    if not stat.S_ISREG(mode):
+        raise LoadError(path, "not a regular file (a pipe, socket or device); skipped")
+
+
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    """Read the whole file, refusing oversized ones before they are pulled into memory."""
+    """Read the whole file, refusing oversized ones before they are pulled into memory, and anything that is not a
+    regular file before opening it (reading a FIFO would block forever, a device would never end)."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise LoadError(path, f"file is {size} bytes, over the {max_bytes}-byte limit")
-        with path.open("rb") as fh:
+        _check_regular(path, path.stat().st_mode)
+        # O_NONBLOCK: should the path be swapped for a FIFO after the check, open() still returns at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            _check_regular(path, info.st_mode)
+            if info.st_size > max_bytes:
+                raise LoadError(path, f"file is {info.st_size} bytes, over the {max_bytes}-byte limit")
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
         raise LoadError(path, exc.strerror or str(exc)) from exc
@@ -190,12 +252,66 @@ def _decode_text(path: Path, raw: bytes, *, allow_declared_charset: bool = False
             reason = f"not valid UTF-8 (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start})"
             raise LoadError(path, f"{reason}; re-save the file as UTF-8") from exc
         text = decoded
+    sample = text[:65_536]
+    controls = len(_BINARY_CONTROL_RE.findall(sample))
+    if controls > _BINARY_CONTROL_SHARE * len(sample):
+        raise LoadError(path, f"binary file, not text ({controls} control characters in the first {len(sample)})")
     text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _clean_text(text.replace("\r\n", "\n"))
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Small shared helpers
+
+
+def _clean_text(text: str) -> str:
+    """Text without control characters or lone surrogates, with every kind of line break as ``\\n``."""
+    return _CONTROL_RE.sub("", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
+
+
+def _has_visible_text(text: str) -> bool:
+    """True when ``text`` has a character a reader could see (not only spaces, zero-width or direction marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text)
+
+
+def _clean_field(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return " ".join(_clean_text(value).split()) or None
+
+
+def _clean_metadata(path: Path, metadata: ArticleMetadata) -> ArticleMetadata:
+    """Metadata as safe, one-line text; a title left empty by the cleaning falls back to the file name."""
+    title = _clean_field(metadata.title)
+    return dataclasses.replace(
+        metadata,
+        title=_truncate_title(title if title and _has_visible_text(title) else path.stem),
+        publisher=_clean_field(metadata.publisher),
+        author=_clean_field(metadata.author),
+        published=_clean_field(metadata.published),
+        source=_clean_field(metadata.source),
+        license=_clean_field(metadata.license),
+    )
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's message for a one-line reason: control characters and line breaks removed, at most 200."""
+    return _clean_field(str(exc)[:200]) or type(exc).__name__
+
+
+def _describe(value: Any) -> str:
+    """A short, safe description of a front matter value for an error message (never a huge or nested repr)."""
+    if value is None or isinstance(value, (bool, float)):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() <= 64 else "a very large number"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:60] + "…")
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a value of type {type(value).__name__}"
 
 
 def _truncate_title(title: str) -> str:
@@ -236,22 +352,72 @@ def _split_front_matter(path: Path, text: str) -> tuple[str | None, str]:
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != "---":
         return None, text
+    size = 0
     for index in range(1, len(lines)):
         if lines[index].rstrip() == "---":
             return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
+        size += len(lines[index]) + 1
+        if size > MAX_FRONT_MATTER_CHARS:
+            closed = any(line.rstrip() == "---" for line in lines[index + 1 :])
+            if not closed:
+                break
+            raise LoadError(
+                path, f"front matter is over the {MAX_FRONT_MATTER_CHARS}-character limit (metadata, not the article)"
+            )
     raise LoadError(path, "front matter opened with '---' on line 1 is never closed by a '---' line")
 
 
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values the YAML graph holds once aliases are expanded (stops counting past ``limit``); iterative
+    and memoized, so neither deep nesting nor a "billion laughs" of aliases costs more than the graph's size."""
+    sizes: dict[int, int | None] = {}  # None: on the current path (a recursive alias counts once)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            children = []
+        if not done:
+            if id(node) in sizes:
+                continue
+            sizes[id(node)] = None
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+            continue
+        size = 1 + sum(sizes.get(id(child)) or 0 for child in children)
+        if size > limit:
+            return size
+        sizes[id(node)] = size
+    return sizes.get(id(root)) or 0
+
+
 def _parse_yaml(path: Path, block: str) -> dict[str, Any]:
+    """``yaml.safe_load`` in two steps, so the node graph is measured before it is turned into Python objects:
+    only plain YAML types (no ``!!python`` tags), at most ``MAX_FRONT_MATTER_VALUES`` values after aliases."""
+    loader = _YAML_LOADER(block)
     try:
-        data = yaml.safe_load(block)
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, MAX_FRONT_MATTER_VALUES) > MAX_FRONT_MATTER_VALUES:
+            raise LoadError(
+                path,
+                f"front matter expands to more than {MAX_FRONT_MATTER_VALUES} values "
+                "(YAML aliases repeated like a 'billion laughs' bomb?)",
+            )
+        data = loader.construct_document(node) if node is not None else None
+    except RecursionError as exc:
+        raise LoadError(path, "front matter is nested too deeply to be metadata") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f"line {mark.line + 2}: " if mark is not None else ""  # +1 for 0-based, +1 for the opening '---'
         raise LoadError(path, f"front matter is not valid YAML ({where}{problem})") from exc
-    except ValueError as exc:  # e.g. an impossible date such as 2024-02-30, which PyYAML converts eagerly
-        raise LoadError(path, f"front matter has an invalid value ({exc})") from exc
+    except (ValueError, OverflowError) as exc:  # e.g. an impossible date such as 2024-02-30, converted eagerly
+        raise LoadError(path, f"front matter has an invalid value ({str(exc)[:200]})") from exc
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -259,21 +425,33 @@ def _parse_yaml(path: Path, block: str) -> dict[str, Any]:
     return data
 
 
+def _scalar_text(value: Any) -> str | None:
+    """A plain YAML scalar as text; None for anything else (mappings, binary, sets, huge numbers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, bool | float) or (isinstance(value, int) and value.bit_length() <= 64):
+        return str(value)
+    return None
+
+
 def _text_field(path: Path, data: dict[str, Any], key: str) -> str | None:
     """A front matter field as text; lists (several authors) are joined, mappings are a mistake worth reporting."""
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
     if isinstance(value, (list, tuple)):
-        if any(isinstance(item, (dict, list)) for item in value):
+        items = [_scalar_text(item) for item in value if item is not None]
+        if any(item is None for item in items):
             raise LoadError(path, f"front matter: '{key}' must be text or a list of text")
-        value = ", ".join(str(item) for item in value if item is not None)
-    elif isinstance(value, dict):
-        raise LoadError(path, f"front matter: '{key}' must be text, got a mapping")
-    text = " ".join(str(value).split())
-    return text or None
+        text = ", ".join(item for item in items if item is not None)
+    else:
+        scalar = _scalar_text(value)
+        if scalar is None:
+            raise LoadError(path, f"front matter: '{key}' must be text, got {_describe(value)}")
+        text = scalar
+    return _clean_field(text)
 
 
 def _published_field(path: Path, value: Any) -> str | None:
@@ -289,7 +467,7 @@ def _published_field(path: Path, value: Any) -> str | None:
         parsed = _strict_iso_date(value)
         if parsed is not None:
             return parsed
-    raise LoadError(path, f"front matter: 'published' must be an ISO date (YYYY-MM-DD) or null, got {value!r}")
+    raise LoadError(path, f"front matter: 'published' must be an ISO date (YYYY-MM-DD) or null, got {_describe(value)}")
 
 
 def _excerpt_field(path: Path, value: Any) -> bool:
@@ -299,18 +477,32 @@ def _excerpt_field(path: Path, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "yes", "1", "false", "no", "0", ""}:
         return value.strip().lower() in {"true", "yes", "1"}
-    raise LoadError(path, f"front matter: 'excerpt' must be true or false, got {value!r}")
+    raise LoadError(path, f"front matter: 'excerpt' must be true or false, got {_describe(value)}")
 
 
-_ATX_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_ATX_OPEN_RE = re.compile(r" {0,3}#{1,6}(?=[ \t]|$)")
 _SETEXT_RE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
 _MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
+def _atx_heading(line: str) -> str | None:
+    """The text of an ATX heading line (``## Title ##``), "" for an empty one, None when the line is not one.
+
+    String operations rather than one backtracking regex, which took quadratic time on long lines of spaces."""
+    opening = _ATX_OPEN_RE.match(line)
+    if opening is None:
+        return None
+    rest = line[opening.end() :].strip(" \t")
+    closed = rest.rstrip("#")
+    if closed != rest and (not closed or closed[-1] in " \t"):  # an optional closing run of '#'
+        rest = closed.rstrip(" \t")
+    return rest
+
+
 def _clean_heading(text: str) -> str:
     """Heading text without link syntax or wrapping emphasis, as a reader would see it."""
-    text = _MD_LINK_RE.sub(r"\1", text)
+    text = _MD_LINK_RE.sub(r"\1", " ".join(text.split())[:_MAX_HEADING_CHARS])
     return text.strip().strip("*_`").strip()
 
 
@@ -325,12 +517,12 @@ def _first_markdown_heading(body: str) -> str | None:
             continue
         if in_fence:
             continue
-        atx = _ATX_HEADING_RE.match(line)
+        atx = _atx_heading(line)
         if atx is not None:
-            heading = _clean_heading(atx.group(1) or "")
+            heading = _clean_heading(atx)
             if heading:
                 return heading
-        elif previous.strip() and _SETEXT_RE.match(line) and not _ATX_HEADING_RE.match(previous):
+        elif previous.strip() and _SETEXT_RE.match(line) and _atx_heading(previous) is None:
             heading = _clean_heading(previous)
             if heading:
                 return heading
@@ -547,7 +739,14 @@ def _html_blocks(root: Tag) -> list[str]:
 
 def _content_roots(soup: BeautifulSoup) -> list[Tag]:
     """Where the article text lives, best guess first: the longest ``<article>``, then ``<main>``, then ``<body>``."""
-    articles = [tag for tag in soup.find_all("article") if isinstance(tag, Tag)]
+    # Only outermost <article>s: a nested one's text is part of its parent's, and measuring every one of 5,000
+    # nested articles would take quadratic time.
+    articles: list[Tag] = []
+    nested: set[int] = set()
+    for found in soup.find_all("article"):
+        if isinstance(found, Tag) and id(found) not in nested:
+            articles.append(found)
+            nested.update(id(inner) for inner in found.find_all("article"))
     articles.sort(key=lambda tag: len(tag.get_text(strip=True)), reverse=True)
     roots: list[Tag] = articles[:1]
     for name in ("main", "body"):
@@ -589,16 +788,22 @@ def _load_pdf(path: Path, raw: bytes) -> tuple[str, ArticleMetadata]:
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
     except Exception as exc:  # pypdf raises many types for damaged files
-        raise LoadError(path, f"not a readable PDF: {exc}") from exc
+        raise LoadError(path, f"not a readable PDF: {_detail(exc)}") from exc
 
     if reader.is_encrypted:
         try:
             opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
         except Exception as exc:  # e.g. AES without a crypto library installed
-            raise LoadError(path, f"encrypted PDF (cannot open it: {exc})") from exc
+            raise LoadError(path, f"encrypted PDF (cannot open it: {_detail(exc)})") from exc
         if not opened:
             raise LoadError(path, "encrypted PDF (needs a password; save an unencrypted copy)")
 
+    try:
+        count = len(reader.pages)
+    except Exception as exc:
+        raise LoadError(path, f"not a readable PDF: {_detail(exc)}") from exc
+    if count > MAX_PDF_PAGES:  # also a page tree listing one page 100,000 times
+        raise LoadError(path, f"PDF has {count} pages, over the {MAX_PDF_PAGES}-page limit")
     pages: list[str] = []
     try:
         for page in reader.pages:
@@ -608,7 +813,7 @@ def _load_pdf(path: Path, raw: bytes) -> tuple[str, ArticleMetadata]:
     except LoadError:
         raise
     except Exception as exc:
-        raise LoadError(path, f"not a readable PDF: {exc}") from exc
+        raise LoadError(path, f"not a readable PDF: {_detail(exc)}") from exc
     if not pages:
         raise LoadError(path, "PDF has no extractable text (a scanned image? run OCR first)")
 
@@ -652,8 +857,12 @@ def load_article(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Arti
     except LoadError:
         raise
     except Exception as exc:  # a parser bug or pathological input must not abort a whole ingest run
-        raise LoadError(path, f"could not parse the file ({type(exc).__name__}: {exc})") from exc
+        raise LoadError(path, f"could not parse the file ({type(exc).__name__}: {_detail(exc)})") from exc
 
+    text = _clean_text(text).strip()
+    if not _has_visible_text(text):
+        raise LoadError(path, "no readable text (only spaces, control characters or invisible marks)")
+    metadata = _clean_metadata(path, metadata)
     return Article(
         article_id=source.article_id,
         path=str(path),

@@ -10,12 +10,16 @@ Per article, in this order, so a crash at any point leaves a store the next run 
 
 Ingesting a folder is a full re-sync of that folder: articles previously ingested from it that it no longer holds
 are deleted (``prune=False`` / ``--no-prune`` keeps them). Files named one by one never prune anything.
+
+One writer at a time (``ChunkStore.writer_lock``: the data dir, and the shared records database in server mode).
+Before its first change an ingest marks the store as being written; at the end it *publishes*: a new corpus version
+in Chroma, which every process's BM25 cache follows. An ingest that was killed leaves the mark set, so the next one
+publishes even if it finds nothing left to change (tests/ingest/test_kill.py kills ingests at several points).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +33,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.models import Article
-from assistant.store import ArticleRecord, ChunkStore, StoreError
+from assistant.store import ArticleRecord, ChunkStore, StoreError, StoreUnavailableError, file_lock
 from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
 from ingest.loaders import LoadError, discover_files, load_article
 
@@ -58,6 +62,9 @@ class IngestReport:
     chunks_deleted: int = 0
     errors: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
+    # The analyst views' refresh (when the pipeline is asked for it): what changed, or why the refresh failed.
+    views: str | None = None
+    views_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,18 +98,17 @@ def _groups(work: list[tuple[str, Article, list]], size: int) -> Iterator[list[t
 
 @contextmanager
 def ingest_lock(data_dir: Path) -> Iterator[None]:
-    """One ingest at a time per data dir (a second one waits), so two writers never interleave."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "ingest.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """One ingest at a time per data dir (a second one waits). The pipeline uses ``ChunkStore.writer_lock``, which
+    takes this same lock and, in server mode, the shared one too."""
+    with file_lock(data_dir / "ingest.lock"):
+        yield
 
 
 class IngestPipeline:
     """``run(paths) -> IngestReport``: discovery, loading, chunking and sync, wired from one store and chunker."""
+
+    # Also refresh the analyst views (stance board, timeline) after each run; off unless asked (CLI ingest).
+    refresh_views = False
 
     def __init__(self, store: ChunkStore, chunker: SentenceChunker, max_file_bytes: int, show_progress: bool = True):
         self.store = store
@@ -115,7 +121,8 @@ class IngestPipeline:
         """Sync files and folders from disk."""
         started = time.perf_counter()
         report = IngestReport()
-        with ingest_lock(self.store.settings.data_dir):
+        with self.store.writer_lock():
+            recovering = self.store.write_unfinished()
             sources, missing = discover_files(paths)
             report.errors.extend(IngestProblem(e.path, e.reason) for e in missing)
             loaded: list[tuple[str, Article]] = []
@@ -128,7 +135,8 @@ class IngestPipeline:
             if prune:
                 folders = {str(p.resolve()) for p in paths if p.is_dir()}
                 self._prune(folders, {s.article_id for s in sources}, report)
-            self._refresh_keyword_index(report)
+            self._publish(report, recovering)
+            self._refresh_views(report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -136,18 +144,35 @@ class IngestPipeline:
         """Sync articles already in memory (benchmark passages) as if they were the files of folder ``root``."""
         started = time.perf_counter()
         report = IngestReport()
-        with ingest_lock(self.store.settings.data_dir):
+        with self.store.writer_lock():
+            recovering = self.store.write_unfinished()
             self._sync(self._plan([(root, a) for a in articles], report), report)
             if prune:
                 self._prune({root}, {a.article_id for a in articles}, report)
-            self._refresh_keyword_index(report)
+            self._publish(report, recovering)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _refresh_keyword_index(self, report: IngestReport) -> None:
-        """Keep BM25 in step with Chroma: rebuilt whenever this run changed the store (or it is missing)."""
-        if report.added or report.updated or report.deleted or not self.store.keyword.ready:
-            self.store.rebuild_keyword_index()
+    def _refresh_views(self, report: IngestReport) -> None:
+        """Bring the analyst views up to date with what this run changed; a failure there is reported in the
+        report, never an ingest failure."""
+        if not self.refresh_views:
+            return
+        try:
+            from assistant.analyst.state import make_llm, refresh_views
+
+            state = refresh_views(self.store.settings, self.store, make_llm(self.store.settings))
+            report.views = state.stats.summary() + "\n" + state.whats_new.summary()
+        except Exception as error:
+            report.views_error = f"{type(error).__name__}: {error}"
+
+    def _publish(self, report: IngestReport, recovering: bool) -> None:
+        """A new corpus version (every process's BM25 follows it) when this run wrote anything or an earlier one
+        died mid-write; otherwise only bring this data dir's BM25 cache up to date if it is stale."""
+        if self.store.writing or recovering or report.added or report.updated or report.deleted:
+            self.store.publish()
+        else:
+            self.store.keyword  # noqa: B018 -- the property refreshes the cache
 
     def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[tuple[str, Article, list]]:
         """Chunk what changed; unchanged articles (same bytes, same chunking and model) are skipped here."""
@@ -190,6 +215,7 @@ class IngestPipeline:
         one bad article is reported alone and the others still land."""
         docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for _, _, chunks in group for c in chunks]
         known = {a.article_id: self.store.get_article(a.article_id) is not None for _, a, _ in group}
+        self.store.begin_write()
         try:
             result = index(
                 docs,
@@ -201,6 +227,8 @@ class IngestPipeline:
                 batch_size=max(len(docs), 1),  # one batch: embed everything before writing anything
             )
         except Exception as error:  # a store or embedding failure must not stop the other articles
+            if unavailable := self.store.unavailable(error):
+                raise unavailable from error  # ... unless the store is gone: then nothing else can land either
             if len(group) > 1:
                 for item in group:
                     self._sync_group([item], report)
@@ -240,6 +268,8 @@ class IngestPipeline:
                 try:
                     report.chunks_deleted += self.store.delete_article(record.article_id)
                     report.deleted.append(record.article_id)
+                except StoreUnavailableError:
+                    raise
                 except StoreError as error:
                     report.errors.append(IngestProblem(record.path, f"could not delete: {error}"))
 
@@ -247,19 +277,27 @@ class IngestPipeline:
 def remove_articles(store: ChunkStore, article_ids: Sequence[str]) -> dict[str, int]:
     """Delete articles by id (CLI ``remove``, UI). Returns chunks deleted per article; unknown ids raise KeyError."""
     deleted: dict[str, int] = {}
-    with ingest_lock(store.settings.data_dir):
-        for article_id in article_ids:
-            if store.get_article(article_id) is None:
-                raise KeyError(article_id)
-            deleted[article_id] = store.delete_article(article_id)
-        store.rebuild_keyword_index()
+    with store.writer_lock():
+        recovering = store.write_unfinished()
+        try:
+            for article_id in article_ids:
+                if store.get_article(article_id) is None:
+                    raise KeyError(article_id)
+                deleted[article_id] = store.delete_article(article_id)
+        finally:
+            if deleted or recovering:
+                store.publish()
     return deleted
 
 
-def build_ingest_pipeline(settings: Settings, store: ChunkStore, show_progress: bool = True) -> IngestPipeline:
+def build_ingest_pipeline(
+    settings: Settings, store: ChunkStore, show_progress: bool = True, refresh_views: bool = False
+) -> IngestPipeline:
     """The ingest pipeline for a store, with the chunking settings of ``settings``."""
     chunker = SentenceChunker(
         load_tokenizer(settings.tiktoken_cache_dir),
         ChunkingConfig(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens),
     )
-    return IngestPipeline(store, chunker, settings.max_file_bytes, show_progress=show_progress)
+    pipeline = IngestPipeline(store, chunker, settings.max_file_bytes, show_progress=show_progress)
+    pipeline.refresh_views = refresh_views
+    return pipeline

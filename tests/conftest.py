@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
@@ -14,8 +18,17 @@ from assistant.offline import apply_offline_environment
 from assistant.service import Assistant, build_assistant
 from assistant.store import ChunkStore
 from ingest.pipeline import IngestPipeline, build_ingest_pipeline
+from tests.chroma_server import ChromaServer
 
 apply_offline_environment()
+
+# Property-based tests (hypothesis): the same examples on every run (derandomized, no example database written
+# into the repository) so CI is stable; HYPOTHESIS_PROFILE=explore draws new random examples on each run.
+hypothesis_settings.register_profile(
+    "peacetalks", derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "peacetalks"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT / "corpus"
@@ -74,3 +87,38 @@ def corpus_assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Embedde
     report = build_ingest_pipeline(settings, assistant.store, show_progress=False).run([CORPUS_DIR])
     assert report.ok, report.errors
     return assistant
+
+
+# ---- server mode: a real `chroma run` on loopback, and the embedded/server backends -----------------------------
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One real Chroma server for the session (its own port and data folder), stopped at the end."""
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """Run a test against the embedded store and against the Chroma server."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_settings(
+    store_backend: str, request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Callable[..., Settings]:
+    """Like ``make_settings``, on the test's backend: server mode gets the session's server and its own collection."""
+    if store_backend == "embedded":
+        return make_settings
+    server: ChromaServer = request.getfixturevalue("chroma_server")
+    collection = f"test-{uuid.uuid4().hex[:12]}"
+
+    def factory(**overrides: object) -> Settings:
+        return make_settings(**{"chroma_url": server.url, "collection": collection, **overrides})
+
+    return factory

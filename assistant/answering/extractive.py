@@ -19,6 +19,7 @@ import numpy as np
 from assistant.answering.base import ABSTAIN_TEXT, Draft, DraftSentence
 from assistant.answering.lexical import PARTIES, content_terms, key_terms
 from assistant.embedding import Embedder
+from assistant.injection import is_instruction
 from assistant.models import Evidence
 from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
 
@@ -73,7 +74,7 @@ class ExtractiveAnswerer:
                     units.append(Span(joined, prev.start, span.end))
                 for unit in units:
                     key = (ev.chunk.article_id, unit.start, unit.end)
-                    if key in seen or not is_prose_sentence(unit.text, MIN_SENTENCE_WORDS):
+                    if key in seen or not is_prose_sentence(unit.text, MIN_SENTENCE_WORDS) or is_instruction(unit.text):
                         continue
                     seen.add(key)
                     out.append((unit, ev.rank))

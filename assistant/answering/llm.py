@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering.base import ABSTAIN_TEXT, Draft
 from assistant.config import Settings
+from assistant.injection import neutralise
 from assistant.models import Evidence
 from assistant.text import strip_footnotes
 
@@ -40,11 +41,12 @@ def _attribute(value: str) -> str:
 
 
 def format_passages(evidence: list[Evidence]) -> str:
-    """Numbered passages fenced in <passage> tags; a closing tag inside the text cannot end the fence."""
+    """Numbered passages fenced in <passage> tags; a closing tag inside the text cannot end the fence, and
+    sentences that address an AI are replaced by a placeholder (``assistant.injection``)."""
     blocks = []
     for ev in evidence:
         meta = ev.chunk.metadata
-        body = _CLOSING_TAG.sub("<\\/passage", strip_footnotes(ev.chunk.text))
+        body = _CLOSING_TAG.sub("<\\/passage", neutralise(strip_footnotes(ev.chunk.text)))
         title, publisher = _attribute(meta.title), _attribute(meta.publisher or "unknown")
         blocks.append(
             f'<passage n="{ev.rank}" title="{title}" publisher="{publisher}" '
@@ -70,6 +72,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         "timeout": settings.llm_timeout_s,
         "max_retries": settings.llm_max_retries,
         "temperature": settings.llm_temperature,
+        "max_tokens": settings.llm_max_tokens,
     }
     return ChatOpenAI(**kwargs)
 

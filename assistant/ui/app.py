@@ -1,116 +1,107 @@
-"""``peacetalks chat``: the Gradio web UI — a chat on the left, the cited sources with highlights on the right.
+"""``peacetalks chat``: the Gradio web UI. Tabs: Chat (answers with citation chips and the source beside them),
+Corpus (the ingested articles, uploads), then whatever extra views are registered (the analyst tabs).
 
-Each browser session keeps its own conversation in ``gr.State`` (follow-ups are rewritten with it), so users never
-see each other's history. Binds 127.0.0.1 by default and never creates a public share link.
+One ``Assistant`` serves every browser session; each session keeps its own conversation in ``gr.State``, so users
+never see each other's history. Binds 127.0.0.1 by default; any other address needs credentials or an explicit
+``--insecure-no-auth`` (see ``auth.py``). Never creates a public share link, and sends no telemetry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gradio as gr
 
-from assistant.chat import Turn
 from assistant.config import Settings
-from assistant.models import Answer
 from assistant.offline import apply_offline_environment
-from assistant.service import Assistant, QuestionError, build_assistant
-from assistant.store import StoreError
-from assistant.ui.render import escape_answer, escape_text, sources_markdown, status_markdown
+from assistant.service import Assistant, build_assistant
+from assistant.ui.assets import CSS, HEAD
+from assistant.ui.auth import Credentials, resolve_auth
+from assistant.ui.chat_tab import ChatHandlers, build_chat_tab
+from assistant.ui.corpus_tab import CorpusHandlers, build_corpus_tab
 
-EXAMPLE_QUESTIONS = [
-    "What did the Istanbul Communiqué propose?",
-    "When did the first round of talks in 2022 take place?",
-    "What did Putin propose on 11 May 2025?",
-    "What did the US and Ukraine agree in Jeddah?",
-]
-
-Messages = list[dict[str, str]]
+# An extra tab: its title, and a function that lays out its content inside the current Blocks context.
+TabBuilder = tuple[str, Callable[[Assistant], None]]
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+def registered_tabs() -> list[TabBuilder]:
+    """Tabs shown after Chat and Corpus, in order: the analyst views (stance board, timeline) of
+    ``assistant/ui/analyst.py``, built at ingest time and read here."""
+    from assistant.ui.analyst import ANALYST_TABS
+
+    return list(ANALYST_TABS)
+
+
+def build_app(assistant: Assistant, extra_tabs: Sequence[TabBuilder] | None = None) -> gr.Blocks:
     """The Blocks app around one assistant (built once, shared by all sessions; it holds no per-user state)."""
-
-    def respond(
-        question: str, messages: Messages | None, turns: list[Turn] | None
-    ) -> Iterator[tuple[Messages, str, str, list[Turn], str]]:
-        messages, turns = list(messages or []), list(turns or [])
-        messages.append({"role": "user", "content": escape_text(question or "")})
-        messages.append({"role": "assistant", "content": "…"})
-        yield messages, gr.skip(), "", turns, ""
-        partial = ""
-        answer: Answer | None = None
-        try:
-            for item in assistant.stream(question, history=turns):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    partial += item
-                    messages[-1] = {"role": "assistant", "content": escape_answer(partial)}
-                    yield messages, gr.skip(), "", turns, ""
-        except (QuestionError, StoreError) as error:
-            messages[-1] = {"role": "assistant", "content": f"⚠ {escape_text(str(error))}"}
-            yield messages, gr.skip(), "", turns, ""
-            return
-        assert answer is not None
-        messages[-1] = {"role": "assistant", "content": escape_answer(answer.text)}
-        turns.append(Turn(question, answer.text, answer.retrieval_query))
-        yield messages, sources_markdown(answer), status_markdown(answer), turns, ""
-
-    def new_conversation() -> tuple[Messages, str, str, list[Turn], str]:
-        return [], sources_markdown(None), "", [], ""
-
-    with gr.Blocks(title="peacetalks", analytics_enabled=False) as app:
+    chat_handlers = ChatHandlers(assistant)
+    corpus_handlers = CorpusHandlers(assistant, chat_handlers)
+    with gr.Blocks(title="peacetalks", analytics_enabled=False, fill_width=True) as app:
         gr.Markdown(
-            "## peacetalks\nQuestions about the Russia–Ukraine peace negotiations, answered from the curated corpus. "
-            "Every claim cites its source: check it on the right."
+            "**peacetalks** · questions about the Russia–Ukraine peace negotiations, answered from the curated "
+            "corpus. Every claim cites its source: click a number to check it.",
+            elem_id="header",
         )
-        turns = gr.State([])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(
-                    label="Conversation",
-                    height=520,
-                    sanitize_html=True,
-                    allow_tags=False,
-                    buttons=["copy", "copy_all"],
-                    feedback_options=None,
-                    elem_id="chat",
-                )
-                status = gr.Markdown("", elem_id="status")
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask about the talks, a party's stance, an agreement…",
-                        show_label=False,
-                        scale=5,
-                        max_length=assistant.settings.max_question_chars,
-                        elem_id="question",
-                    )
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-                new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
-                gr.Examples(EXAMPLE_QUESTIONS, inputs=question, label="Try")
-            with gr.Column(scale=2, min_width=300):
-                sources = gr.Markdown(sources_markdown(None), label="Sources", elem_id="sources")
-
-        outputs = [chatbot, sources, status, turns, question]
-        send.click(respond, [question, chatbot, turns], outputs, api_name="chat")
-        question.submit(respond, [question, chatbot, turns], outputs, api_visibility="private")
-        new.click(new_conversation, None, outputs, api_visibility="private")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+                chat_view = build_chat_tab(chat_handlers, assistant.settings.max_question_chars)
+            with gr.Tab("Corpus", id="corpus-tab", elem_id="corpus-tab"):
+                build_corpus_tab(corpus_handlers, chat_view)
+            # Extra views (the analyst tabs) go after the two core tabs.
+            for title, build in registered_tabs() if extra_tabs is None else extra_tabs:
+                with gr.Tab(title):
+                    build(assistant)
+        app.load(
+            lambda: (gr.update(examples=chat_handlers.examples()), gr.update(choices=chat_handlers.publishers())),
+            None,
+            [chat_view.chatbot, chat_view.publisher],
+            api_visibility="private",
+        )
     return app
 
 
-def launch(settings: Settings, **launch_kwargs: Any) -> gr.Blocks:
-    """Build the assistant and serve the UI on ``settings.host:settings.port`` (loopback by default)."""
-    apply_offline_environment()
-    app = build_app(build_assistant(settings))
+def serve(
+    app: gr.Blocks,
+    settings: Settings,
+    auth: Credentials | None = None,
+    *,
+    port: int | None = None,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> None:
+    """Launch on ``settings.host`` with our CSS and script; tests call this too, so they test what users get."""
     app.queue(default_concurrency_limit=4)
     app.launch(
         server_name=settings.host,
-        server_port=settings.port,
+        server_port=port if port is not None else settings.port,
+        auth=auth,
+        auth_message="peacetalks: log in with the credentials from PEACETALKS_AUTH or PEACETALKS_AUTH_FILE.",
         share=False,
         inbrowser=False,
         show_error=False,
-        **launch_kwargs,
+        max_file_size=settings.max_upload_bytes,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        footer_links=["api"],
+        run_history=False,  # it would keep questions in the browser's storage
+        enable_monitoring=False,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        css=CSS,
+        head=HEAD,
     )
+
+
+def launch(settings: Settings, insecure_no_auth: bool = False, **kwargs: Any) -> gr.Blocks:
+    """Check the bind address against the credentials first (fails fast, before loading any model), then build
+    the assistant and serve the UI. ``kwargs`` go to ``serve``."""
+    apply_offline_environment()
+    auth, warning = resolve_auth(settings, insecure_no_auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    app = build_app(build_assistant(settings))
+    serve(app, settings, auth, **kwargs)
     return app

@@ -37,7 +37,7 @@ def shared_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> list[tu
     """Every ``Embedder(...)`` the CLI builds is the session's model; returns the arguments it was built with."""
     calls: list[tuple[Any, ...]] = []
 
-    def factory(model_path: Path | None = None, batch_size: int = 32) -> Embedder:
+    def factory(model_path: Path | None = None, batch_size: int = 32, **options: Any) -> Embedder:
         calls.append((model_path, batch_size))
         return embedder
 

@@ -1,0 +1,79 @@
+"""The ONNX backends: exported once from the packaged weights, vectors ≥ 0.99 cosine of torch's on real chunks.
+
+The export is cached in pytest's cache folder (keyed by the model and the recipe), so only the first run of the
+suite on a machine pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embedding import Embedder
+from evals.datasets import load_corpus_qa
+from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
+from ingest.loaders import discover_files, load_article
+from tests.conftest import CORPUS_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def models_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = request.config.cache
+    base = Path(cache.mkdir("peacetalks-bench-data")) if cache is not None else tmp_path_factory.mktemp("onnx")
+    return base / "models"
+
+
+@pytest.fixture(scope="module")
+def chunks(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """About fifty real chunks from across the bundled corpus, cut as ingest cuts them."""
+    chunker = SentenceChunker(
+        load_tokenizer(tmp_path_factory.mktemp("tiktoken")), ChunkingConfig(max_tokens=180, overlap_tokens=40)
+    )
+    sources, _ = discover_files([CORPUS_DIR])
+    texts = [c.text for s in sources for c in chunker.run(load_article(s))]
+    return texts[:: max(1, len(texts) // 50)]
+
+
+@pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.99)])
+def test_vectors_stay_close_to_torch_on_corpus_chunks_and_questions(
+    backend: str, floor: float, models_dir: Path, chunks: list[str], embedder: Embedder
+) -> None:
+    onnx = Embedder(backend=backend, cache_dir=models_dir)  # type: ignore[arg-type]
+    assert (onnx.model_id, onnx.dimension, onnx.max_seq_length) == (embedder.model_id, 384, 256)
+    questions = [i.question for i in load_corpus_qa()][:30]
+    for texts in (chunks, questions):
+        got, want = onnx.embed_texts(texts), embedder.embed_texts(texts)
+        cosine = np.sum(got * want, axis=1)
+        assert cosine.min() >= floor, (backend, float(cosine.min()), texts[int(cosine.argmin())][:80])
+        assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert [onnx.count_tokens(t) for t in chunks[:5]] == [embedder.count_tokens(t) for t in chunks[:5]]
+
+
+def test_the_onnx_backend_runs_without_torch_from_its_cached_export(models_dir: Path) -> None:
+    Embedder(backend="onnx-int8", cache_dir=models_dir)  # exported here if the test above did not run first
+    exports = sorted(models_dir.glob("onnx/*/model-int8.onnx"))
+    assert exports, "no export in the cache"
+    stamp = exports[-1].stat().st_mtime_ns
+    script = (
+        "import json, sys; from pathlib import Path; from assistant.embedding import Embedder; "
+        f"e = Embedder(backend='onnx-int8', cache_dir=Path({str(models_dir)!r})); "
+        "v = e.embed_texts(['Istanbul talks', 'Grain deal']); "
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules, "
+        "'shape': list(v.shape)}))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEACETALKS_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"torch": False, "st": False, "shape": [2, 384]}
+    assert "exporting" not in done.stderr  # served from the cache
+    assert exports[-1].stat().st_mtime_ns == stamp
