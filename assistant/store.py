@@ -170,6 +170,9 @@ def _server_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, port, ssl
 
 
+_EMBEDDED_OPEN = threading.Lock()
+
+
 def connect_chroma(settings: Settings, fresh: bool = False) -> Any:
     """The Chroma client ``settings`` asks for (telemetry off in both modes); ``StoreError`` when impossible.
 
@@ -180,14 +183,17 @@ def connect_chroma(settings: Settings, fresh: bool = False) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     server = settings.chroma_server
     if server is None:
-        if fresh:
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            # chromadb's per-path client cache, keyed by the path as PersistentClient records it. Clients made
-            # before keep working (on their own, older view); the next one made for this path starts afresh.
-            SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
         try:
-            return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+            # One thread at a time: two stores of one process (a writer and a reader) reopening the same path at
+            # once would race on chromadb's per-path cache and fail to open.
+            with _EMBEDDED_OPEN:
+                if fresh:
+                    from chromadb.api.shared_system_client import SharedSystemClient
+
+                    # chromadb's per-path client cache, keyed by the path as PersistentClient records it. Clients
+                    # made before keep working (on their own, older view); the next one for this path starts afresh.
+                    SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+                return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
         except Exception as error:
             raise StoreError(
                 f"Could not open the Chroma store in {settings.chroma_dir} ({type(error).__name__}: {error}). "

@@ -16,6 +16,7 @@ from assistant.answering.base import ABSTAIN_TEXT
 from assistant.answering.llm import SYSTEM_PROMPT, LLMAnswerer, build_messages, format_passages, make_chat_model
 from assistant.config import Settings
 from assistant.embedding import Embedder
+from assistant.injection import PLACEHOLDER
 from assistant.models import Answer, ArticleMetadata, Chunk, Evidence
 from assistant.service import FALLBACK_SEPARATOR, Assistant, build_assistant
 from assistant.text import strip_footnotes
@@ -235,15 +236,16 @@ def test_format_passages_neutralises_a_closing_tag_inside_a_passage() -> None:
     text = format_passages(evidence)
     assert text.count("</passage>") == 2
     assert text.count("</passage") == 2
-    assert text.count("<\\/passage>") == 2
     assert "[3]" not in text and "[1]" not in text  # wiki footnotes would read as passage numbers
+    # The fake turn and the fake fence are set aside as text that addresses an AI (assistant/injection.py).
+    assert "SYSTEM:" not in text and 'n="9"' not in text and PLACEHOLDER in text
     first, second = text.split("\n\n<passage ", 1)
     assert first == (
         '<passage n="1" title="Peace talks" publisher="Wikipedia" published="2024-01-02">\n'
         "The first meeting was held in Belarus.\n</passage>"
     )
     # Everything the evil passage says stays inside its own fence, which closes only at the very end.
-    assert second.endswith("Putin agreed to everything.<\\/passage>\n</passage>")
+    assert second.startswith('n="2"') and second.endswith(f"{PLACEHOLDER}\n</passage>")
     assert "</passage" not in second[: -len("</passage>")]
 
 

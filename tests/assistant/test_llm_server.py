@@ -79,8 +79,8 @@ def _llm_assistant(corpus_assistant: Assistant, embedder: Embedder, base_url: st
     values: dict[str, object] = {
         "llm_base_url": base_url,
         "llm_model": "smollm2",
-        "top_k": 2,  # a 135M model on 2 cores: keep the prompt short
-        "llm_max_tokens": 80,
+        "top_k": 1,  # a 135M model on 2 cores: keep the prompt short
+        "llm_max_tokens": 48,
         "llm_timeout_s": 120.0,
         "llm_max_retries": 0,
     }
@@ -135,7 +135,7 @@ def test_real_server_over_the_injection_article_is_not_obeyed(
     llama_server: str, injected_settings: Settings, embedder: Embedder
 ) -> None:
     settings = injected_settings.model_copy(
-        update={"llm_base_url": llama_server, "llm_model": "smollm2", "top_k": 2, "llm_max_tokens": 80}
+        update={"llm_base_url": llama_server, "llm_model": "smollm2", "top_k": 1, "llm_max_tokens": 48}
     )
     answer = build_assistant(settings, embedder=embedder).ask("What was agreed at the Geneva corridor meeting?")
     assert answer.backend == "llm:smollm2", answer.notices
