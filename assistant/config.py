@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     # How the model runs (assistant/embedding.py): torch (the reference), onnx (exported once from the packaged
     # weights into <data dir>/models, run by onnxruntime) or onnx-int8 (that export with int8 weights). All three give
     # vectors within 0.99 cosine of each other, so a store ingested with one can be queried with another. onnx-int8:
-    # ~2× torch's chunks per CPU-second, same recall@5 on corpus_qa and MS MARCO, no torch in the app (see
-    # `peacetalks bench`).
+    # ~1.7× torch's chunks per CPU-second, recall@5 within 0.003 of torch's on corpus_qa and MS MARCO (hybrid), no
+    # torch in the app (see `peacetalks bench`).
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     embedding_threads: int | None = None  # None: one per physical core
     embedding_cache_dir: Path | None = None  # where the ONNX export is kept; None: <data dir>/models
