@@ -9,7 +9,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.service import build_assistant
+from assistant.models import Answer
+from assistant.service import Assistant, build_assistant
 from ingest.pipeline import build_ingest_pipeline
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "injection" / "geneva_corridor_briefing.md"
@@ -34,3 +35,16 @@ def injected_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedd
     report = build_ingest_pipeline(settings, assistant.store, show_progress=False).run([corpus])
     assert report.ok, report.errors
     return settings
+
+
+def collect(assistant: Assistant, question: str) -> tuple[list[str], Answer]:
+    """The streamed text pieces of an answer, and the final ``Answer``."""
+    pieces: list[str] = []
+    answer = None
+    for item in assistant.stream(question):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            pieces.append(item)
+    assert answer is not None
+    return pieces, answer

@@ -17,9 +17,10 @@ from assistant.answering.llm import SYSTEM_PROMPT, LLMAnswerer, build_messages, 
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.injection import PLACEHOLDER
-from assistant.models import Answer, ArticleMetadata, Chunk, Evidence
+from assistant.models import ArticleMetadata, Chunk, Evidence
 from assistant.service import FALLBACK_SEPARATOR, Assistant, build_assistant
 from assistant.text import strip_footnotes
+from tests.assistant.conftest import collect
 
 QUESTION = "What did the Istanbul Communiqué propose?"
 
@@ -60,18 +61,6 @@ def llm_assistant(corpus_assistant: Assistant, chat_model: Any) -> Assistant:
         LLMAnswerer(chat_model),
         corpus_assistant.fallback,
     )
-
-
-def collect(assistant: Assistant, question: str) -> tuple[list[str], Answer]:
-    pieces: list[str] = []
-    answer = None
-    for item in assistant.stream(question):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            pieces.append(item)
-    assert answer is not None
-    return pieces, answer
 
 
 def _evidence(rank: int, text: str, title: str = "Peace talks") -> Evidence:

@@ -25,10 +25,9 @@ import pytest
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.models import Answer
 from assistant.service import Assistant, build_assistant
 from assistant.support import LexicalSemanticJudge
-from tests.assistant.conftest import CANARY
+from tests.assistant.conftest import CANARY, collect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "What did Ukraine accept in Jeddah?"
@@ -89,23 +88,11 @@ def _llm_assistant(corpus_assistant: Assistant, embedder: Embedder, base_url: st
     return build_assistant(settings, embedder=embedder)
 
 
-def _collect(assistant: Assistant, question: str) -> tuple[list[str], Answer]:
-    pieces: list[str] = []
-    answer = None
-    for item in assistant.stream(question):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            pieces.append(item)
-    assert answer is not None
-    return pieces, answer
-
-
 def test_real_server_streams_and_every_kept_citation_is_verified(
     llama_server: str, corpus_assistant: Assistant, embedder: Embedder
 ) -> None:
     assistant = _llm_assistant(corpus_assistant, embedder, llama_server)
-    pieces, answer = _collect(assistant, QUESTION)
+    pieces, answer = collect(assistant, QUESTION)
 
     assert answer.backend == "llm:smollm2", answer.notices
     assert len(pieces) > 3, "a real server streams the answer in many pieces"
@@ -204,7 +191,7 @@ def test_faulty_endpoint_falls_back_to_the_extractive_answer(
     faulty_server: str, corpus_assistant: Assistant, embedder: Embedder, mode: str, expected: str
 ) -> None:
     assistant = _llm_assistant(corpus_assistant, embedder, f"{faulty_server}/{mode}/v1", llm_timeout_s=1.0, top_k=5)
-    pieces, answer = _collect(assistant, QUESTION)
+    pieces, answer = collect(assistant, QUESTION)
     assert answer.backend == "extractive"
     (notice,) = [n for n in answer.notices if "LLM backend failed" in n]
     assert expected in notice and "Traceback" not in notice
