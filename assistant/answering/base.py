@@ -49,7 +49,7 @@ class Draft:
             # A quoted unit of two sentences ("X. It proposed ...") gets its markers after each sentence, so
             # every sentence of the answer carries its citation.
             pieces = [p.text for p in split_sentences(sentence.text)] or [sentence.text]
-            parts.extend(f"{piece} {markers}" for piece in pieces)
+            parts.extend(f"{piece} {markers}".rstrip() for piece in pieces)
         return Draft(text=" ".join(parts).strip(), sentences=sentences)
 
 

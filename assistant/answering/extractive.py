@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.analyst.vocabulary import ordinals
+from assistant.answering import composition
 from assistant.answering.base import ABSTAIN_TEXT, Draft, DraftSentence
 from assistant.answering.lexical import PARTIES, content_terms, key_terms
 from assistant.embedding import Embedder
@@ -38,6 +40,7 @@ class ScoredSentence:
     article_id: str
     score: float
     vector: np.ndarray
+    published: str | None = None
 
 
 class ExtractiveAnswerer:
@@ -48,8 +51,8 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: Embedder,
-        min_passage_score: float = 0.30,
-        min_sentence_score: float = 0.40,
+        min_passage_score: float = 0.40,
+        min_sentence_score: float = 0.35,
         max_sentences: int = 3,
         vocabulary: Callable[[], set[str]] | None = None,
     ) -> None:
@@ -95,12 +98,13 @@ class ExtractiveAnswerer:
         q_weight = sum(idf.values())
         passage_score = {ev.rank: ev.score for ev in evidence}
         article_of = {ev.rank: ev.chunk.article_id for ev in evidence}
+        published_of = {ev.rank: ev.chunk.metadata.published for ev in evidence}
         scored = []
         for (span, rank), vec, s_terms in zip(candidates, s_vecs, s_terms_all, strict=True):
             dense = float(vec @ q_vec)
             overlap = sum(idf[t] for t in q_terms & s_terms) / q_weight if q_weight else 0.0
             score = 0.55 * dense + 0.30 * overlap + 0.15 * passage_score[rank]
-            scored.append(ScoredSentence(span, rank, article_of[rank], score, vec))
+            scored.append(ScoredSentence(span, rank, article_of[rank], score, vec, published_of[rank]))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
@@ -133,6 +137,7 @@ class ExtractiveAnswerer:
         if reason:
             return Draft(text=f"{ABSTAIN_TEXT} {reason}", abstained=True)
         picked: list[tuple[ScoredSentence, DraftSentence]] = []
+        disagreeing = False
         scored = self.score_sentences(question, evidence)
         # Keep the answer on point: besides the absolute floor, a sentence must score near the best one.
         floor = max(self.min_sentence_score, RELATIVE_FLOOR * scored[0].score) if scored else 1.0
@@ -149,13 +154,20 @@ class ExtractiveAnswerer:
                         DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span}),
                     )
                 continue
+            rival = next((s for s, _ in picked if _disagree(s, cand, question)), None)
+            if rival is not None and not disagreeing and len(picked) <= self.max_sentences:
+                # The same thing told differently: quote both (one pair per answer, one sentence over the cap).
+                quote = DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})
+                picked.append((cand, quote))
+                disagreeing = True
+                continue
             twin = next((d for s, d in picked if _same_fact(s, cand)), None)
             if twin is not None:  # the same fact again: one sentence, one more citation
                 if cand.rank not in twin.cites:
                     twin.cites.append(cand.rank)
                     twin.quotes[cand.rank] = cand.span
                 continue
-            if len(picked) == self.max_sentences:
+            if len(picked) >= self.max_sentences:
                 continue
             picked.append((cand, DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})))
         parties = {t for t in content_terms(question) if t in PARTIES}
@@ -176,7 +188,11 @@ class ExtractiveAnswerer:
                 text=f"{ABSTAIN_TEXT} The closest passages do not contain a sentence that answers this question.",
                 abstained=True,
             )
-        return Draft.from_sentences([d for _, d in picked])
+        ordered = compose(question, picked)
+        if disagreeing:
+            # A fixed notice, not a claim (verification exempts it); the quotes after it carry the citations.
+            ordered.insert(0, DraftSentence(composition.DISAGREEMENT_TEXT, []))
+        return Draft.from_sentences(ordered)
 
     def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str | Draft]:
         """Sentence by sentence, so the UI shows the answer growing like a generated one."""
@@ -187,6 +203,28 @@ class ExtractiveAnswerer:
         yield draft
 
 
+def compose(question: str, picked: list[tuple[ScoredSentence, DraftSentence]]) -> list[DraftSentence]:
+    """The picked sentences in the order the question asks for (``assistant.answering.composition``): date order
+    for status and timeline questions, grouped by party for stance questions, best first otherwise."""
+    kind = composition.question_kind(question)
+    indexed = list(enumerate(picked))
+    if kind in ("status", "timeline"):
+        indexed.sort(key=lambda item: (composition.sentence_day(item[1][0].span.text, item[1][0].published), item[0]))
+    elif kind == "stance":
+        parties = composition.question_parties(question)
+        indexed.sort(key=lambda item: (composition.first_party(item[1][0].span.text, parties), item[0]))
+    return [draft for _, (_, draft) in indexed]
+
+
+def _disagree(a: ScoredSentence, b: ScoredSentence, question: str) -> bool:
+    return (
+        composition.disagreement(
+            a.span.text, b.span.text, float(a.vector @ b.vector), question, same_article=a.article_id == b.article_id
+        )
+        is not None
+    )
+
+
 def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
     return a.article_id == b.article_id and a.span.start < b.span.end and b.span.start < a.span.end
 
@@ -194,13 +232,15 @@ def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
 def _same_fact(a: ScoredSentence, b: ScoredSentence) -> bool:
     """Two sentences reporting one fact: nearly the same meaning, or close meaning with the same numbers and
     mostly the same words ("first meeting ... 28 February 2022, in Belarus" from two articles)."""
+    numbers_a, numbers_b = set(re.findall(r"\d+", a.span.text)), set(re.findall(r"\d+", b.span.text))
+    numbers_clash = bool(numbers_a and numbers_b) and not (numbers_a <= numbers_b or numbers_b <= numbers_a)
+    ordinals_a, ordinals_b = ordinals(a.span.text), ordinals(b.span.text)
+    if numbers_clash or (ordinals_a and ordinals_b and ordinals_a != ordinals_b):
+        return False  # "first round ... 28 February" and "second round ... 3 March" read alike but are two facts
     cosine = float(a.vector @ b.vector)
     if cosine >= NEAR_DUPLICATE_COSINE:
         return True
-    if cosine < SAME_FACT_COSINE:
-        return False
-    numbers_a, numbers_b = set(re.findall(r"\d+", a.span.text)), set(re.findall(r"\d+", b.span.text))
-    if not numbers_a or not numbers_b or not (numbers_a <= numbers_b or numbers_b <= numbers_a):
+    if cosine < SAME_FACT_COSINE or not numbers_a or not numbers_b:
         return False
     terms_a, terms_b = set(content_terms(a.span.text)), set(content_terms(b.span.text))
     return len(terms_a & terms_b) / max(1, min(len(terms_a), len(terms_b))) >= SAME_FACT_OVERLAP

@@ -12,7 +12,7 @@ from assistant.embedding import BACKENDS, CACHE_MAX_CALL, Embedder, embedder_opt
 
 
 def test_settings_choose_the_backend_and_its_cache(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, embedding_backend="onnx-int8", embedding_threads=3)
+    settings = Settings(data_dir=tmp_path, embedding_backend="onnx-int8", embedding_threads=3, embedding_cache_dir=None)
     assert embedder_options(settings) == {"backend": "onnx-int8", "cache_dir": tmp_path / "models", "threads": 3}
     assert set(BACKENDS) == {"torch", "onnx", "onnx-int8"}
     assert physical_cores() >= 1

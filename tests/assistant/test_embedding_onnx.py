@@ -7,6 +7,7 @@ suite on a machine pays for it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -55,6 +56,24 @@ def test_vectors_stay_close_to_torch_on_corpus_chunks_and_questions(
         assert cosine.min() >= floor, (backend, float(cosine.min()), texts[int(cosine.argmin())][:80])
         assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
     assert [onnx.count_tokens(t) for t in chunks[:5]] == [embedder.count_tokens(t) for t in chunks[:5]]
+
+
+def test_quantising_leaves_the_root_logger_as_it_was(models_dir: Path, tmp_path: Path) -> None:
+    """onnxruntime's quantisation calls logging.basicConfig on import: left alone, every library's DEBUG lines
+    (bm25s's, chromadb's) reached the user's terminal after the first ingest. A fresh interpreter, because pytest's
+    own log handlers on the root logger would turn basicConfig into a no-op here."""
+    Embedder(backend="onnx", cache_dir=models_dir)
+    fp32 = sorted(models_dir.glob("onnx/*/model.onnx"))[-1]
+    script = (
+        "import logging; from pathlib import Path; from assistant.embedding import _quantize; "
+        f"_quantize(Path({str(fp32)!r}), Path({str(tmp_path / 'model-int8.onnx')!r})); "
+        "root = logging.getLogger(); print(root.level, len(root.handlers))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    assert (tmp_path / "model-int8.onnx").is_file()
+    assert done.stdout.split() == [str(logging.WARNING), "0"], done.stdout + done.stderr
 
 
 def test_the_onnx_backend_runs_without_torch_from_its_cached_export(models_dir: Path) -> None:

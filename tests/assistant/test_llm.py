@@ -257,12 +257,12 @@ def test_format_passages_escapes_the_title() -> None:
     assert re.match(r'<passage n="1" title="[^"<>]*" publisher=', text)
 
 
-def test_build_messages_puts_the_question_after_the_passages() -> None:
+def test_build_messages_asks_the_question_before_and_after_the_passages() -> None:
     system, user = build_messages("Where?", [_evidence(1, "In Istanbul.")])
-    assert "Use ONLY the numbered passages" in str(system.content)
+    assert "Use only facts stated in the passages" in str(system.content)
     assert ABSTAIN_TEXT in str(system.content)
-    assert str(user.content).startswith('Passages:\n\n<passage n="1"')
-    assert "Question: Where?" in str(user.content)
+    assert str(user.content).startswith('Question: Where?\n\nPassages:\n\n<passage n="1"')
+    assert str(user.content).rstrip().endswith("Question: Where?\n\nAnswer with [n] citations:")
 
 
 def test_make_chat_model_uses_the_settings() -> None:

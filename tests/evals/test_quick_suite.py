@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, embedder_options
 from evals.report import compare_runs, write_run
 from evals.runner import run_suite
 from tests.conftest import CORPUS_DIR, REPO_ROOT
@@ -22,8 +22,11 @@ THRESHOLDS = json.loads((REPO_ROOT / "evals" / "thresholds.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder):
+def quick_run(tmp_path_factory: pytest.TempPathFactory):
+    """The suite as it ships: default settings, so the embedding backend is the default one (onnx-int8), not the
+    torch reference the other tests share."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("eval-data"), corpus_dir=CORPUS_DIR)
+    embedder = Embedder(settings.embedding_model_path, settings.embedding_batch_size, **embedder_options(settings))
     run = run_suite(settings, "corpus", with_baseline=False, embedder=embedder, progress=False)
     out = tmp_path_factory.mktemp("run")
     write_run(run, out)

@@ -1,0 +1,110 @@
+"""How the extractive answer is put together once its sentences are chosen: the order, and a disagreement notice.
+
+The answer's sentences stay verbatim quotes (so verification can check them word for word); only their order and
+one fixed notice depend on the kind of question:
+
+* status and timeline questions ("latest", "so far", "when", "what happened") read in date order, each sentence
+  dated by the date it states, else by its article's publication date;
+* stance questions ("what is Russia's position on ...") keep each party's sentences together, parties in the order
+  the question names them;
+* when two quoted sources report the same thing with different specifics (Istanbul vs Antalya, 22 vs 27 July),
+  the answer opens with ``DISAGREEMENT_TEXT`` and quotes both, each with its own citation, instead of merging
+  them into one sentence with two citations as if they agreed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.analyst import dates
+from assistant.answering.lexical import PARTIES, content_terms, key_terms
+
+QuestionKind = Literal["status", "timeline", "stance", "other"]
+
+DISAGREEMENT_TEXT = "The sources disagree on this; each account is quoted with its source."
+
+# Two sentences this close in meaning, from different articles, report the same thing (the Istanbul / Antalya
+# rounds: 0.94; a sentence about the next round of the same talks: about 0.6).
+SAME_TOPIC_COSINE = 0.75
+# At most this many specifics only one side gives: more means they simply talk about different things.
+MAX_DIFFERING_SPECIFICS = 2
+
+_STATUS = re.compile(r"\b(latest|current(ly)?|status|so far|now|today|state of|still|recent(ly)?|as of)\b", re.I)
+_TIMELINE = re.compile(
+    r"\b(when|timeline|chronolog\w*|sequence|history|what happened|since|until|before|after|first|then)\b", re.I
+)
+_STANCE = re.compile(
+    r"\b(position\w*|stance\w*|views?|demand\w*|want\w*|insist\w*|oppos\w*|support\w*|reject\w*|accept\w*|"
+    r"propos\w*|think|say about|said about|stand)\b",
+    re.I,
+)
+
+
+def question_kind(question: str) -> QuestionKind:
+    """The composition a question asks for (status beats timeline beats stance: "latest position" is status)."""
+    if _STATUS.search(question):
+        return "status"
+    if _TIMELINE.search(question):
+        return "timeline"
+    if _STANCE.search(question) and any(t in PARTIES for t in content_terms(question)):
+        return "stance"
+    return "other"
+
+
+def sentence_day(text: str, published: str | None) -> int:
+    """Chronological key of a quoted sentence: the earliest full-year date it states, else its article's date,
+    else last (an undated sentence cannot be placed)."""
+    stated = [m for m in dates.find_dates(text, published=published) if not m.iso.startswith("--")]
+    stated = [m for m in stated if m.basis == "text"]
+    if stated:
+        return min(dates.sort_key(m.iso, m.qualifier) for m in stated)
+    if published:
+        return dates.sort_key(published[:10])
+    return 10**9
+
+
+def first_party(text: str, parties: Sequence[str]) -> int:
+    """Index in ``parties`` of the first of them the sentence names (len(parties) when none)."""
+    terms = content_terms(text)
+    positions = [terms.index(p) for p in parties if p in terms]
+    if not positions:
+        return len(parties)
+    first = terms[min(positions)]
+    return list(parties).index(first)
+
+
+def question_parties(question: str) -> list[str]:
+    """The parties a question names, in its order ("Russia ... Ukraine" -> ["russia", "ukraine"])."""
+    seen: list[str] = []
+    for term in content_terms(question):
+        if term in PARTIES and term not in seen:
+            seen.append(term)
+    return seen
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Two sentences from different articles that report one thing with different specifics."""
+
+    only_first: frozenset[str]
+    only_second: frozenset[str]
+
+
+def disagreement(first: str, second: str, cosine: float, question: str, *, same_article: bool) -> Disagreement | None:
+    """Whether two quoted sentences disagree: nearly the same meaning (cosine), at least one specific (a name or
+    number the question does not name) in common, and each giving one or two the other replaces ("… 10 and 14
+    March in Istanbul" vs "… in Antalya")."""
+    if same_article or cosine < SAME_TOPIC_COSINE:
+        return None
+    asked = key_terms(question)
+    specifics_a = key_terms(first) - asked
+    specifics_b = key_terms(second) - asked
+    only_a, only_b = specifics_a - specifics_b, specifics_b - specifics_a
+    if not only_a or not only_b or not specifics_a & specifics_b:
+        return None
+    if len(only_a) > MAX_DIFFERING_SPECIFICS or len(only_b) > MAX_DIFFERING_SPECIFICS:
+        return None
+    return Disagreement(frozenset(only_a), frozenset(only_b))
