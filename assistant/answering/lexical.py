@@ -252,7 +252,14 @@ def key_terms(question: str) -> set[str]:
             run.append(word)
             continue
         if run:
-            keys.update(content_terms(" ".join(run)))
+            terms = set(content_terms(" ".join(run)))
+            # A name the sentence opens with is cut from the run ("United" is not mid-sentence): joined back, it
+            # may form a known phrase ("United Nations"), which then replaces its stray part ("nation").
+            if i - len(run) == 1 and words[0][:1].isupper():
+                phrases = {t for t in content_terms(" ".join([words[0], *run])) if "_" in t} - terms
+                parts = {stem(w) for t in phrases for w in t.split("_")}
+                terms = (terms - parts) | phrases
+            keys.update(terms)
             run = []
     # The parties are names wherever they stand, first word included ("Russia said ..." must not pass for Ukraine).
     keys.update(t for t in content_terms(question) if t in PARTIES)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.answering.composition import DISAGREEMENT_TEXT
 from assistant.citations import parse_sentences
 from assistant.models import Answer
 from assistant.support import SupportJudge
@@ -32,7 +33,12 @@ class CitationScores:
 def answer_sentences(answer: Answer) -> list[tuple[str, list[str]]]:
     """Each answer sentence with the texts of the passages it cites (by the answer's own [n] numbers)."""
     passages = {c.number: c.passage for c in answer.citations}
-    return [(s.text, [passages[n] for n in s.cites if n in passages]) for s in parse_sentences(answer.text) if s.text]
+    return [
+        (s.text, [passages[n] for n in s.cites if n in passages])
+        for s in parse_sentences(answer.text)
+        # The extractive backend's fixed "the sources disagree" notice states no fact: the quotes after it do.
+        if s.text and s.text.strip() != DISAGREEMENT_TEXT
+    ]
 
 
 def citation_scores(answer: Answer, judge: SupportJudge) -> CitationScores | None:

@@ -80,3 +80,23 @@ def test_retrieval_scores_count_a_gold_item_once() -> None:
     assert relevant == [True, False, False, True]
     assert scores["recall@1"] == 0.5 and scores["recall@5"] == 1.0
     assert 0.0 < scores["ndcg@10"] <= 1.0
+
+
+def test_the_disagreement_notice_is_not_scored_as_an_uncited_sentence() -> None:
+    from assistant.answering.composition import DISAGREEMENT_TEXT
+    from assistant.models import Answer, Citation
+    from evals.metrics.citations import answer_sentences
+
+    def cite(n: int, text: str) -> Citation:
+        return Citation(n, f"c{n}", f"a{n}.md", "t", None, None, None, text, 0, len(text), text, 0, len(text), [])
+
+    istanbul, antalya = "The talks were held in Istanbul.", "The talks were held in Antalya."
+    answer = Answer(
+        question="Where were the talks held?",
+        text=f"{DISAGREEMENT_TEXT} {istanbul} [1] {antalya} [2]",
+        citations=[cite(1, istanbul), cite(2, antalya)],
+        evidence=[],
+        abstained=False,
+        backend="extractive",
+    )
+    assert answer_sentences(answer) == [(istanbul, [istanbul]), (antalya, [antalya])]
