@@ -108,3 +108,23 @@ def disagreement(first: str, second: str, cosine: float, question: str, *, same_
     if len(only_a) > MAX_DIFFERING_SPECIFICS or len(only_b) > MAX_DIFFERING_SPECIFICS:
         return None
     return Disagreement(frozenset(only_a), frozenset(only_b))
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w'’-]+\s+){0,3}[\w'’-]+)", re.I)
+_NUMBER_WORDS = (
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|"
+    r"millions?|several|many|all|both"
+)
+_COUNT = re.compile(rf"\b({_NUMBER_WORDS})\b((?:\W+\w+){{1,4}})", re.I)
+
+
+def counted_terms(question: str) -> set[str]:
+    """What a "how many ..." question counts (the content words of the four words after it), else empty."""
+    found = _HOW_MANY.search(question)
+    return set(content_terms(found.group(1))) if found else set()
+
+
+def states_a_count(sentence: str, counted: set[str]) -> bool:
+    """Whether a sentence gives a number of one of the ``counted`` things ("ten votes", "57 states"): a count
+    question answered by a sentence that only mentions the things is not answered."""
+    return any(set(content_terms(m.group(2))) & counted for m in _COUNT.finditer(sentence))

@@ -183,6 +183,12 @@ class ExtractiveAnswerer:
                     text=f"{ABSTAIN_TEXT} The passages that come closest never mention: {', '.join(sorted(absent))}.",
                     abstained=True,
                 )
+        counted = composition.counted_terms(question)
+        if counted and picked and not any(composition.states_a_count(c.span.text, counted) for c, _ in picked):
+            return Draft(
+                text=f"{ABSTAIN_TEXT} The closest passages give no number of {', '.join(sorted(counted))}.",
+                abstained=True,
+            )
         if not picked:
             return Draft(
                 text=f"{ABSTAIN_TEXT} The closest passages do not contain a sentence that answers this question.",

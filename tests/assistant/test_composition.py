@@ -122,3 +122,24 @@ def test_stance_answers_keep_each_party_together(embedder: Embedder) -> None:
     assert draft.sentences is not None
     leaders = [s.text.split()[0] for s in draft.sentences]
     assert leaders[0] == "Ukraine" and leaders[1:] == ["Russia", "Russia"]
+
+
+def test_a_count_question_needs_a_number_of_what_it_counts() -> None:
+    from assistant.answering.composition import counted_terms, states_a_count
+
+    counted = counted_terms("How many prisoners did the two sides exchange in May 2025?")
+    assert {"prisoner"} <= counted
+    assert states_a_count("The sides exchanged 1,000 prisoners each in Istanbul.", counted)
+    assert states_a_count("Russia returned two hundred prisoners of war.", counted)
+    assert not states_a_count("The 2025 talks in Istanbul discussed prisoners.", counted)  # a year is not a count
+    assert counted_terms("How much grain was shipped?") == set()  # not a count of things: any figure may answer
+
+
+@pytest.mark.slow
+def test_a_count_question_whose_passages_give_no_count_is_not_answered(embedder: Embedder) -> None:
+    evidence = [_evidence(1, "The Istanbul talks in May 2025 discussed an exchange of prisoners of war.", "a.md")]
+    draft = ExtractiveAnswerer(embedder).run("How many prisoners of war were exchanged in May 2025?", evidence)
+    assert draft.abstained and "no number of" in draft.text
+    evidence = [_evidence(1, "In May 2025 the sides exchanged 1,000 prisoners of war each after the talks.", "a.md")]
+    draft = ExtractiveAnswerer(embedder).run("How many prisoners of war were exchanged in May 2025?", evidence)
+    assert not draft.abstained

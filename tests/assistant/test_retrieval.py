@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,22 @@ def test_keyword_index_versions_filters_and_reload(tmp_path: Path) -> None:
     index.rebuild(["c9"], ["Odesa port reopened."], [{"article_id": "d"}])
     assert reader.search("Odesa", 3)[0][0] == "c9"  # the reader picked up the new version
     assert len([p for p in (tmp_path / "bm25").iterdir() if p.is_dir()]) == 1  # old versions removed
+
+
+def test_keyword_index_matches_the_article_title_and_rebuilds_an_older_recipe(tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "bm25")
+    texts = ["The parties agreed on a ceasefire.", "The parties agreed on a ceasefire and on monitoring."]
+    metas = [{"article_id": "a", "title": "Minsk Protocol"}, {"article_id": "b", "title": "Jeddah statement"}]
+    index.rebuild(["c1", "c2"], texts, metas, corpus_version="v1")
+    assert index.search("What did the Minsk Protocol agree?", 2)[0][0] == "c1"  # only its title says "Minsk"
+    assert index.corpus_version == "v1"
+    # A build made with another recipe (an older peacetalks) reports no version, so the store rebuilds it.
+    current = (tmp_path / "bm25" / "CURRENT").read_text().strip()
+    manifest = tmp_path / "bm25" / current / "chunks.json"
+    data = json.loads(manifest.read_text())
+    data.pop("recipe")
+    manifest.write_text(json.dumps(data))
+    assert KeywordIndex(tmp_path / "bm25").corpus_version is None
 
 
 @pytest.mark.slow
