@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     # For "latest/current" questions, rank newer dated passages up: score × (1 + w × recency). Off by default:
     # on corpus_qa's status questions w=0.5 cut recall@5 from 0.833 to 0.611 (their evidence is often undated).
     recency_weight: float = 0.0
-    # How dense and keyword lists are merged: reciprocal rank fusion, or alpha × dense + (1 − alpha) × BM25 on
-    # min–max normalised scores. Both are measured by `peacetalks eval --retrievers`.
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    # How dense and keyword lists are merged: reciprocal rank fusion, alpha × dense + (1 − alpha) × BM25 on min–max
+    # normalised scores, or adaptive (RRF for questions that name something, dense-led weighted sum for the others;
+    # see assistant/retrieval.py). All three are measured by `peacetalks eval --retrievers`.
+    fusion: Literal["adaptive", "rrf", "weighted"] = "adaptive"
     fusion_alpha: float = 0.5
 
     # Answering.

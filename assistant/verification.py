@@ -89,6 +89,9 @@ def _numbers(text: str) -> list[int]:
     return found
 
 
+_MARKERS_ONLY = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+
 def states_a_fact(claim: str) -> bool:
     """True for a sentence that asserts something checkable; False for abstentions, hedges and connective scraps.
 
@@ -96,7 +99,9 @@ def states_a_fact(claim: str) -> bool:
     """
     if abstention_phrase(claim) or claim.strip() in (ABSTAIN_TEXT, DISAGREEMENT_TEXT):
         return False
-    return len(content_terms(claim)) >= 2
+    # A bare figure is a claim too: Qwen2.5-Coder once answered "4548321 [1]" to a question its passages did not
+    # answer.
+    return len(content_terms(claim)) >= 2 or bool(re.search(r"\d", _MARKERS_ONLY.sub("", claim)))
 
 
 def _normalise(text: str) -> str:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from assistant.keyword import KeywordIndex
-from assistant.retrieval import RetrievalFilters, Retriever, cap_per_article, reciprocal_rank_fusion
+from assistant.retrieval import (
+    ADAPTIVE_DENSE_ALPHA,
+    RetrievalFilters,
+    Retriever,
+    cap_per_article,
+    reciprocal_rank_fusion,
+)
 from assistant.service import Assistant
 from assistant.store import ChunkStore
 from ingest.pipeline import IngestPipeline
@@ -89,3 +95,20 @@ def test_hybrid_finds_names_and_numbers_and_applies_filters(corpus_assistant: As
     filtered = retriever.run("Resolution 2774", k=5, filters=only)
     assert filtered and {e.chunk.article_id for e in filtered} == {only.article_id}
     assert len(retriever.run("ceasefire", k=5)) == 5
+
+
+@pytest.mark.slow
+def test_adaptive_fusion_uses_rrf_for_named_questions_and_a_dense_led_sum_otherwise(
+    corpus_assistant: Assistant,
+) -> None:
+    store, embedder = corpus_assistant.store, corpus_assistant.retriever.embedder
+
+    def ids(fusion: str, question: str, alpha: float = 0.5) -> list[str]:
+        retriever = Retriever(store, embedder, fusion=fusion, fusion_alpha=alpha)  # type: ignore[arg-type]
+        return [e.chunk.chunk_id for e in retriever.run(question, k=5)]
+
+    named = "What did the Bürgenstock communiqué say about Zaporizhzhia?"
+    unnamed = "what was agreed about exchanging prisoners of war"
+    assert ids("adaptive", named) == ids("rrf", named)
+    assert ids("adaptive", unnamed) == ids("weighted", unnamed, ADAPTIVE_DENSE_ALPHA)
+    assert ids("weighted", unnamed, ADAPTIVE_DENSE_ALPHA) != ids("rrf", unnamed)  # the two rules differ here

@@ -155,6 +155,8 @@ def test_abstentions_and_scraps_are_not_claims() -> None:
     assert not states_a_fact("The passages do not answer this question.")
     assert not states_a_fact("Yes.")
     assert states_a_fact("Ukraine accepted a 30-day ceasefire.")
+    assert states_a_fact("4548321 [1]")  # a bare figure (a 1.5B model's answer to an unanswerable question)
+    assert not states_a_fact("See [2].")
 
 
 def test_segments_give_leading_markers_to_the_previous_sentence() -> None:
