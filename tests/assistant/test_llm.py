@@ -121,7 +121,9 @@ def test_prompt_holds_the_numbered_fenced_passages_and_the_question(corpus_assis
         positions.append(opening.start())
     assert positions == sorted(positions)
     assert prompt.count("</passage>") == len(answer.evidence)
-    assert prompt.index("</passage>", positions[-1]) < prompt.index(f"Question: {QUESTION}")
+    # The question is asked before the passages and again after the last one.
+    assert prompt.startswith(f"Question: {QUESTION}\n\nPassages:")
+    assert prompt.index("</passage>", positions[-1]) < prompt.rindex(f"Question: {QUESTION}")
 
 
 @pytest.mark.slow
