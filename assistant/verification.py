@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answering.base import ABSTAIN_TEXT
-from assistant.answering.composition import DISAGREEMENT_TEXT
+from assistant.answering.composition import DISAGREEMENT_TEXT, split_source_date
 from assistant.answering.lexical import content_terms
 from assistant.citations import MARKER, SPACED_MARKER, abstention_phrase, renumber_marker
 from assistant.injection import neutralise
@@ -169,7 +169,14 @@ class CitationVerifier:
                 kept = list(cited)  # not a claim: leave its markers alone (rare: "See also [2].")
                 supported, score, reason, factual = True, 1.0, "", False
             else:
-                supported, score, kept, reason = self.check(segment.claim, cited)
+                # "(source dated 11 March 2025) ..." (the extractive backend's dated answers): the label is the cited
+                # article's publication date, checked against its metadata; the rest against its text.
+                label_date, claim = split_source_date(segment.claim)
+                supported, score, kept, reason = self.check(claim, cited)
+                if supported and label_date is not None:
+                    kept = [n for n in kept if (by_number[n].published or "")[:10] == label_date]
+                    if not kept:
+                        supported, score, reason = False, 0.0, f"no cited source is dated {label_date}"
                 factual = True
             if factual and not supported and self.strict:
                 removed += 1

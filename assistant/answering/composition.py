@@ -4,7 +4,8 @@ The answer's sentences stay verbatim quotes (so verification can check them word
 one fixed notice depend on the kind of question:
 
 * status and timeline questions ("latest", "so far", "when", "what happened") read in date order, each sentence
-  dated by the date it states, else by its article's publication date;
+  dated by the date it states, else by its article's publication date, which is then written before it as
+  "(source dated 11 March 2025)": metadata, checked by verification against the cited article's date;
 * stance questions ("what is Russia's position on ...") keep each party's sentences together, parties in the order
   the question names them;
 * when two quoted sources report the same thing with different specifics (Istanbul vs Antalya, 22 vs 27 July),
@@ -14,6 +15,7 @@ one fixed notice depend on the kind of question:
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,3 +130,27 @@ def states_a_count(sentence: str, counted: set[str]) -> bool:
     """Whether a sentence gives a number of one of the ``counted`` things ("ten votes", "57 states"): a count
     question answered by a sentence that only mentions the things is not answered."""
     return any(set(content_terms(m.group(2))) & counted for m in _COUNT.finditer(sentence))
+
+
+_SOURCE_DATE = re.compile(r"^\(source dated (\d{1,2}) ([A-Z][a-z]+) (\d{4})\) ")
+_MONTH_NUMBER = {name: i for i, name in enumerate(calendar.month_name) if name}
+
+
+def source_date_label(published: str) -> str:
+    """ "2025-03-11" -> "(source dated 11 March 2025) ", the prefix a dateless sentence gets in a dated answer."""
+    year, month, day = (int(part) for part in published[:10].split("-"))
+    return f"(source dated {day} {calendar.month_name[month]} {year}) "
+
+
+def split_source_date(sentence: str) -> tuple[str | None, str]:
+    """A sentence's source-date label as an ISO date, and the sentence without it ((None, sentence) when none)."""
+    found = _SOURCE_DATE.match(sentence.lstrip())
+    if not found or found.group(2) not in _MONTH_NUMBER:
+        return None, sentence
+    day, month, year = int(found.group(1)), _MONTH_NUMBER[found.group(2)], int(found.group(3))
+    return f"{year:04d}-{month:02d}-{day:02d}", sentence.lstrip()[found.end() :]
+
+
+def states_a_date(text: str, published: str | None) -> bool:
+    """Whether a sentence gives a date with its year (a sentence that does needs no source-date label)."""
+    return any(m.basis == "text" and not m.iso.startswith("--") for m in dates.find_dates(text, published=published))

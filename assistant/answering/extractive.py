@@ -216,6 +216,10 @@ def compose(question: str, picked: list[tuple[ScoredSentence, DraftSentence]]) -
     indexed = list(enumerate(picked))
     if kind in ("status", "timeline"):
         indexed.sort(key=lambda item: (composition.sentence_day(item[1][0].span.text, item[1][0].published), item[0]))
+        for _, (scored, draft) in indexed:
+            published = scored.published
+            if published and len(published) >= 10 and not composition.states_a_date(draft.text, published):
+                draft.text = composition.source_date_label(published) + draft.text
     elif kind == "stance":
         parties = composition.question_parties(question)
         indexed.sort(key=lambda item: (composition.first_party(item[1][0].span.text, parties), item[0]))

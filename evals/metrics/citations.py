@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.answering.composition import DISAGREEMENT_TEXT
+from assistant.answering.composition import DISAGREEMENT_TEXT, split_source_date
 from assistant.citations import parse_sentences
 from assistant.models import Answer
 from assistant.support import SupportJudge
@@ -33,12 +33,18 @@ class CitationScores:
 def answer_sentences(answer: Answer) -> list[tuple[str, list[str]]]:
     """Each answer sentence with the texts of the passages it cites (by the answer's own [n] numbers)."""
     passages = {c.number: c.passage for c in answer.citations}
-    return [
-        (s.text, [passages[n] for n in s.cites if n in passages])
-        for s in parse_sentences(answer.text)
+    dated = {c.number: (c.published or "")[:10] for c in answer.citations}
+    out = []
+    for s in parse_sentences(answer.text):
         # The extractive backend's fixed "the sources disagree" notice states no fact: the quotes after it do.
-        if s.text and s.text.strip() != DISAGREEMENT_TEXT
-    ]
+        if not s.text or s.text.strip() == DISAGREEMENT_TEXT:
+            continue
+        # A "(source dated …)" label is metadata: the sentence is judged without it, against the passages whose
+        # article carries that date (a wrong label leaves it no passage, so it counts as unsupported).
+        label_date, text = split_source_date(s.text)
+        cites = [n for n in s.cites if n in passages and (label_date is None or dated[n] == label_date)]
+        out.append((text, [passages[n] for n in cites]))
+    return out
 
 
 def citation_scores(answer: Answer, judge: SupportJudge) -> CitationScores | None:

@@ -143,3 +143,32 @@ def test_a_count_question_whose_passages_give_no_count_is_not_answered(embedder:
     evidence = [_evidence(1, "In May 2025 the sides exchanged 1,000 prisoners of war each after the talks.", "a.md")]
     draft = ExtractiveAnswerer(embedder).run("How many prisoners of war were exchanged in May 2025?", evidence)
     assert not draft.abstained
+
+
+def test_source_date_labels_round_trip() -> None:
+    from assistant.answering.composition import source_date_label, split_source_date, states_a_date
+
+    label = source_date_label("2025-03-11")
+    assert label == "(source dated 11 March 2025) "
+    assert split_source_date(label + "Talks resumed.") == ("2025-03-11", "Talks resumed.")
+    assert split_source_date("(see below) Talks resumed.") == (None, "(see below) Talks resumed.")
+    assert states_a_date("Talks resumed on 16 May 2025 in Istanbul.", None)
+    assert not states_a_date("Talks resumed on 16 May in Istanbul.", None)  # no year: the label still helps
+
+
+@pytest.mark.slow
+def test_dateless_sentences_of_a_status_answer_carry_their_source_date(embedder: Embedder) -> None:
+    evidence = [
+        _evidence(1, "The grain corridor remains closed and no ships have sailed from Odesa.", "a.md", "2023-08-02"),
+        _evidence(2, "Russia suspended the grain deal on 17 July 2023 and the corridor closed.", "b.md", "2023-07-18"),
+    ]
+    draft = ExtractiveAnswerer(embedder, max_sentences=3).run(
+        "What is the current status of the grain corridor?", evidence
+    )
+    assert draft.sentences is not None
+    texts = [s.text for s in draft.sentences]
+    assert texts[0].startswith("Russia suspended")  # dated 17 July 2023: first, and without a label
+    assert (
+        texts[1]
+        == "(source dated 2 August 2023) The grain corridor remains closed and no ships have sailed from Odesa."
+    )

@@ -165,3 +165,11 @@ def test_segments_give_leading_markers_to_the_previous_sentence() -> None:
     assert [(s.claim, s.cites) for s in segments] == [("First claim.", [1]), ("Second claim.", [2, 3])]
     assert text[segments[0].start : segments[0].end] == "First claim. [1]"
     assert text[segments[1].start : segments[1].end] == "Second claim [2]. [3]"
+
+
+def test_a_source_date_label_is_checked_against_the_cited_article_date(verifier: CitationVerifier) -> None:
+    right = verifier.run(f"(source dated 11 March 2025) {JEDDAH} [2]", CITATIONS)
+    assert [c.supported for c in right.checks] == [True] and right.groundedness == 1.0
+    wrong = verifier.run(f"(source dated 1 January 2020) {JEDDAH} [2]", CITATIONS)
+    assert [c.supported for c in wrong.checks] == [False]
+    assert "no cited source is dated 2020-01-01" in wrong.checks[0].reason
