@@ -27,7 +27,6 @@ irrelevant passage — so switching backend neither invalidates a store nor re-e
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -36,13 +35,14 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from assistant.locks import file_lock
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -297,16 +297,6 @@ def _model_key(model_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-@contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    with open(lock_file, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def onnx_model_file(model_path: Path, cache_dir: Path, quantized: bool) -> Path:
     """The exported model (float32, or int8 with ``quantized``), made and checked on first use, then cached."""
     _check_exportable(model_path)
@@ -315,7 +305,7 @@ def onnx_model_file(model_path: Path, cache_dir: Path, quantized: bool) -> Path:
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    with _exclusive(folder / ".lock"):  # two processes starting at once export once
+    with file_lock(folder / ".lock"):  # two processes starting at once export once
         if target.is_file():
             return target
         started = time.perf_counter()

@@ -25,7 +25,6 @@ Chroma server is ``StoreUnavailableError``, and the next call simply tries again
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import threading
 import time
 import uuid
@@ -48,6 +47,7 @@ from chromadb.errors import ChromaError, NotFoundError
 from assistant.config import Settings
 from assistant.embedding import Embedder, LangChainEmbeddings
 from assistant.keyword import KeywordIndex
+from assistant.locks import file_lock
 from assistant.models import Chunk, Evidence
 
 # HNSW index settings, set explicitly. Chroma's defaults (M=16, ef_construction=100, ef_search=100) lost recall in
@@ -136,18 +136,6 @@ STORE_INFO = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created if missing); released when the block ends or the process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _safe_url(url: str) -> str:

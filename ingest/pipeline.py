@@ -32,8 +32,9 @@ from langchain_core.indexing import index
 from tqdm import tqdm
 
 from assistant.config import Settings
+from assistant.locks import file_lock
 from assistant.models import Article
-from assistant.store import ArticleRecord, ChunkStore, StoreError, StoreUnavailableError, file_lock
+from assistant.store import ArticleRecord, ChunkStore, StoreError, StoreUnavailableError
 from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
 from ingest.loaders import LoadError, discover_files, load_article
 
