@@ -6,6 +6,7 @@ spells several ways (Turkey/Türkiye, US/United States, Kyiv/Kiev ...).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -209,8 +210,11 @@ _TOKEN = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?")
 
 def _fold(text: str) -> str:
     """Lower-case and strip accents (Bürgenstock -> burgenstock, Communiqué -> communique)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    marks = {ord(c): None for c in set(decomposed) if not c.isascii() and unicodedata.combining(c)}
+    return decomposed.translate(marks).lower()
 
 
 def stem(word: str) -> str:
@@ -228,12 +232,20 @@ def content_terms(text: str) -> list[str]:
         folded = pattern.sub(replacement, folded)
     terms = []
     for token in _TOKEN.findall(_fold(folded)):
-        token = token.removesuffix("'s")
-        token = ALIASES.get(token, token)
-        if token in STOPWORDS or len(token) < 2:
-            continue
-        terms.append(token if "_" in token or token.isdigit() else stem(token))
+        term = _content_term(token)
+        if term is not None:
+            terms.append(term)
     return terms
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _content_term(token: str) -> str | None:
+    """One token's normalised term, or None for a stop word (cached: a corpus repeats a few thousand words)."""
+    token = token.removesuffix("'s")
+    token = ALIASES.get(token, token)
+    if token in STOPWORDS or len(token) < 2:
+        return None
+    return token if "_" in token or token.isdigit() else stem(token)
 
 
 def key_terms(question: str) -> set[str]:

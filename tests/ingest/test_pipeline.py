@@ -206,3 +206,24 @@ def test_copy_of_corpus_folder_elsewhere(store_and_pipeline, small_corpus: Path,
     report = pipeline.run([moved])
     assert len(report.unchanged) == 4 and report.chunks_embedded == 0
     assert_consistent(store)
+
+
+def test_records_are_readable_while_an_ingest_holds_a_write(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path
+) -> None:
+    """The records database runs in WAL mode: the app reads article records while ingest has a write open."""
+    import sqlite3
+
+    store, pipeline = store_and_pipeline
+    pipeline.run([small_corpus])
+    database = store._engine.url.database
+    writer = sqlite3.connect(database, timeout=0.1)
+    try:
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        writer.execute("BEGIN EXCLUSIVE")  # with a rollback journal this locks readers out until the commit
+        writer.execute("UPDATE articles SET title = 'being rewritten'")
+        assert len(store.list_articles()) == 4
+        assert all(r.title != "being rewritten" for r in store.list_articles())
+    finally:
+        writer.rollback()
+        writer.close()
