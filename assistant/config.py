@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = 40
     max_file_bytes: int = 20_000_000
 
-    # Retrieval: hybrid = dense (Chroma) + keyword (BM25) fused by reciprocal rank; dense or keyword alone for
+    # Retrieval: hybrid = dense (Chroma) + keyword (BM25) fused (see ``fusion``); dense or keyword alone for
     # comparison. Candidates per list before fusion; at most this many passages of one article in the top k.
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     retrieval_candidates: int = 30
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # on corpus_qa's status questions w=0.5 cut recall@5 from 0.833 to 0.611 (their evidence is often undated).
     recency_weight: float = 0.0
     # How dense and keyword lists are merged: reciprocal rank fusion, alpha × dense + (1 − alpha) × BM25 on min–max
-    # normalised scores, or adaptive (RRF for questions that name something, dense-led weighted sum for the others;
+    # normalised scores, or adaptive (that sum with alpha 0.5 for questions that name something, 0.8 for the others;
     # see assistant/retrieval.py). All three are measured by `peacetalks eval --retrievers`.
     fusion: Literal["adaptive", "rrf", "weighted"] = "adaptive"
     fusion_alpha: float = 0.5

@@ -22,6 +22,8 @@ _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++(?:[\"'”’)\]]|[ \t]?\[\d+\])
 _NEXT_WORD = re.compile(r"\s+(\S)")
 _ABBREVIATION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 _FOOTNOTE = re.compile(r"\s?\[\d+\]")
+# A list item's number ("1.", "(2)", "iv.") is not a sentence: "1. Ensure a ceasefire." stays one sentence.
+_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[ivxlc]{1,6}|[IVXLC]{1,6})[.)]")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:#|[-*•]\s|\d+[.)]\s))")
 
 
@@ -66,6 +68,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
                 and _is_abbreviation(text, match.start())
             ):
                 continue
+            if _ENUMERATOR.fullmatch(text, cursor + _leading_space(text, cursor, end), end):
+                continue
             nxt = _NEXT_WORD.match(text, end, block_end)
             # "3.5" never matches (no whitespace); a lower-case continuation after "." is usually not a new sentence.
             if nxt and nxt.group(1).islower() and text[match.start()] == ".":
@@ -74,6 +78,12 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
             cursor = end
         _append(spans, text, cursor, block_end, offset)
     return spans
+
+
+def _leading_space(text: str, start: int, end: int) -> int:
+    """How many whitespace characters open ``text[start:end]``."""
+    piece = text[start:end]
+    return len(piece) - len(piece.lstrip())
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
@@ -90,7 +100,7 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         for line in re.finditer(r"\n", text[start:end]):
             line_end = start + line.start()
             prev = text[line_start:line_end].rstrip()
-            if prev and not prev.endswith((",", ";", ":", "-", "–")):
+            if prev and not prev.endswith((",", ";", ":", "-", "–")) and not _ENUMERATOR.fullmatch(prev):
                 out.append((line_start, line_end))
                 line_start = line_end + 1
         out.append((line_start, end))

@@ -42,6 +42,10 @@ def load_tokenizer(cache_dir: Path) -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING_NAME)
 
 
+# A piece that opens a list item: "1. ", "(2) ", "iv) ", "- ", "• ".
+_LIST_ITEM = re.compile(r"(?:\(?(?:\d{1,3}|[ivxlc]{1,6}|[a-z])[.)]|[-*•])\s")
+
+
 @dataclass(frozen=True)
 class ChunkingConfig:
     """How articles are cut. Part of each article's fingerprint: change it and articles are re-chunked."""
@@ -50,7 +54,7 @@ class ChunkingConfig:
     overlap_tokens: int = 40
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}:v3".encode()).hexdigest()[:16]
+        return hashlib.sha256(f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}:v4".encode()).hexdigest()[:16]
 
 
 class SentenceChunker:
@@ -205,8 +209,24 @@ class SentenceChunker:
             while back - 1 > i and overlap + pieces[back - 1][1] <= budget:
                 back -= 1
                 overlap += pieces[back][1]
-            i = back
+            i = self._with_list_intro(pieces, i, back, j)
         return chunks
+
+    def _with_list_intro(self, pieces: list[tuple[Span, int]], i: int, back: int, j: int) -> int:
+        """Where the next chunk starts: at ``back``, or earlier when it would open in the middle of a list whose
+        introducing sentence ("... agreed on the following steps:") is in this chunk. The items alone rarely share
+        words with a question about them (the Minsk Protocol's "1. Ensure the immediate bilateral cessation of the
+        use of weapons" answers "the first steps the Trilateral Contact Group agreed"), so the introduction is
+        repeated with them when it fits in half a chunk and leaves room for new text."""
+        k = back
+        while k - 1 > i and _LIST_ITEM.match(pieces[k][0].text):
+            k -= 1
+        if k == back or not pieces[k][0].text.endswith(":"):
+            return back
+        carried = sum(n for _, n in pieces[k:j])
+        if carried > self.config.max_tokens // 2 or carried + pieces[j][1] > self.config.max_tokens:
+            return back
+        return k
 
 
 def _continues_cluster(char: str) -> bool:

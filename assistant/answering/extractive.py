@@ -173,11 +173,23 @@ class ExtractiveAnswerer:
         parties = {t for t in content_terms(question) if t in PARTIES}
         if parties and picked:
             # "What did China propose?" answered from passages that never name China answers another question.
-            chunk_terms: set[str] = set()
-            for cand, _ in picked:
+            def terms_of(cand: ScoredSentence) -> set[str]:
                 ev = next(e for e in evidence if e.rank == cand.rank)
-                chunk_terms.update(content_terms(f"{ev.chunk.text} {ev.chunk.metadata.title}"))
+                return set(content_terms(f"{ev.chunk.text} {ev.chunk.metadata.title}"))
+
+            chunk_terms: set[str] = set().union(*(terms_of(cand) for cand, _ in picked))
             absent = parties - chunk_terms
+            # A question about two sides ("compare the Minsk Protocol with what the US proposed at Jeddah") can
+            # fill every slot from one side: the best sentence above the floor from a passage naming the other is
+            # added before giving up.
+            for cand in scored:
+                if not absent or cand.score < self.min_sentence_score:
+                    break
+                found = absent & terms_of(cand)
+                if found and not any(_overlaps(s, cand) for s, _ in picked):
+                    quote = DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})
+                    picked.append((cand, quote))
+                    absent -= found
             if absent:
                 return Draft(
                     text=f"{ABSTAIN_TEXT} The passages that come closest never mention: {', '.join(sorted(absent))}.",

@@ -229,3 +229,20 @@ def test_streamed_text_is_the_final_text(corpus_assistant: Assistant) -> None:
     text = "".join(p for p in pieces[:-1] if isinstance(p, str))
     assert text == answer.text
     assert len(pieces) > 2  # it really streams, sentence by sentence
+
+
+def test_a_two_sided_question_quotes_the_side_its_best_sentences_left_out(embedder: Embedder) -> None:
+    """Three strong sentences about the Minsk Protocol fill the cap; the US side of the comparison is still
+    quoted (from the passage that names the US) instead of refusing because the US is never mentioned."""
+    minsk = (
+        "The Minsk Protocol of 2014 called for an immediate bilateral ceasefire. "
+        "The Minsk Protocol ceasefire was to be monitored and verified by the OSCE. "
+        "The Minsk Protocol ceasefire terms also covered the release of hostages."
+    )
+    jeddah = "In Jeddah in 2025 the United States proposed an immediate temporary 30-day ceasefire."
+    evidence = [_evidence(1, minsk, "minsk.md", 0.7), _evidence(2, jeddah, "jeddah.md", 0.6)]
+    question = "Compare the ceasefire terms of the 2014 Minsk Protocol with the ceasefire the US proposed at Jeddah."
+    draft = ExtractiveAnswerer(embedder, max_sentences=1).run(question, evidence)
+    assert not draft.abstained, draft.text
+    assert draft.sentences is not None
+    assert any(s.text == jeddah and s.cites == [2] for s in draft.sentences)

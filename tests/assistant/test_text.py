@@ -142,3 +142,16 @@ def test_is_prose_sentence() -> None:
     assert not is_prose_sentence("It failed.")
     assert not is_prose_sentence("Talks. [1] [2] [3] [4] [5]")
     assert is_prose_sentence("It failed.", min_words=2)
+
+
+def test_a_list_number_stays_with_its_item() -> None:
+    text = (
+        "Steps:\n\n1. Ensure the immediate bilateral cessation of the use of weapons.\n\n"
+        "2.\nAdopt measures. (3) Hold talks."
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "Steps:",
+        "1. Ensure the immediate bilateral cessation of the use of weapons.",
+        "2.\nAdopt measures.",
+        "(3) Hold talks.",
+    ]
