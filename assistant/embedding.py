@@ -127,7 +127,7 @@ class Embedder:
     def __init__(
         self,
         model_path: Path | None = None,
-        batch_size: int = 8,
+        batch_size: int = 32,
         backend: EmbeddingBackend = "torch",
         cache_dir: Path | None = None,
         threads: int | None = None,

@@ -191,12 +191,16 @@ def test_unsupported_sentences_and_as_of_are_visible(
     """Verification's verdicts, drawn: a real answer whose second sentence is marked unsupported (a crafted check
     at that sentence's offsets), and an "as of" date."""
     real_stream = ui_assistant.stream
+    cited: list[int] = []  # the flagged sentence's own citation number (it follows the retrieval order)
 
     def stream(question: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
         for item in real_stream(question, *args, **kwargs):
             if isinstance(item, Answer):
                 start = item.text.index("On 24 February")
-                check = SentenceCheck(item.text[start:], start, len(item.text), False, 0.12, [2], reason="off topic")
+                cited.append(int(re.search(r"\[(\d+)\]", item.text[start:]).group(1)))  # type: ignore[union-attr]
+                check = SentenceCheck(
+                    item.text[start:], start, len(item.text), False, 0.12, cited[-1:], reason="off topic"
+                )
                 item = dataclasses.replace(item, checks=[check], groundedness=0.5, as_of="2025-05-11")
             yield item
 
@@ -212,7 +216,7 @@ def test_unsupported_sentences_and_as_of_are_visible(
     assert "1 sentence is not supported by the passages cited" in answer.inner_text()
     assert "As of 2025-05-11" in answer.inner_text()
     assert "50% of checked sentences supported" in page.locator("#status").inner_text()
-    assert flagged.locator('a[href="#cite-0-2"]').count() == 1  # its chip still opens the source
+    assert flagged.locator(f'a[href="#cite-0-{cited[-1]}"]').count() == 1  # its chip still opens the source
     shot(page, "07-unsupported-and-as-of")
     page.context.close()
 
