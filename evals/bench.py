@@ -334,7 +334,12 @@ def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embe
 
     chunker = SentenceChunker(  # the pipeline's chunker (as build_ingest_pipeline makes it)
         load_tokenizer(defaults.tiktoken_cache_dir),
-        ChunkingConfig(max_tokens=defaults.chunk_tokens, overlap_tokens=defaults.chunk_overlap_tokens),
+        ChunkingConfig(
+            max_tokens=defaults.chunk_tokens,
+            overlap_tokens=defaults.chunk_overlap_tokens,
+            model_window=reference.max_seq_length,
+        ),
+        model_tokens=reference.count_tokens,
     )
     corpora = {} if args.quick else {"bundled": bundled_articles(defaults.corpus_dir)}  # quick: the synthetic only
     if args.ingest_chunks:

@@ -6,6 +6,10 @@ sentences are packed up to ``max_tokens``; the next chunk starts with the last s
 is cut at word boundaries, and a word longer than a chunk (a 1 MB string with no spaces) is cut hard between
 characters. Every chunk's text is exactly ``article.text[start:end]`` and holds at most ``max_tokens`` tokens.
 
+Given the embedding model's own token counter (``model_tokens``) and window (``ChunkingConfig.model_window``), a
+chunk must also fit that window: a model that reads 256 WordPiece tokens silently ignores the rest of a longer chunk,
+and WordPiece cuts names and numbers finer than cl100k, so a cl100k budget alone cannot promise it.
+
 Hostile input stays cheap: no text longer than ``max_tokens × MAX_CHARS_PER_TOKEN`` characters is ever tokenized
 (a span that long is treated as over budget and cut), and cut points are found by galloping and bisection, so
 chunking costs about linear time in the article's length whatever its shape.
@@ -17,7 +21,7 @@ import bisect
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,32 +54,47 @@ _LIST_ITEM = re.compile(r"(?:\(?(?:\d{1,3}|[ivxlc]{1,6}|[a-z])[.)]|[-*•])\s")
 class ChunkingConfig:
     """How articles are cut. Part of each article's fingerprint: change it and articles are re-chunked."""
 
-    max_tokens: int = 180
+    max_tokens: int = 220
     overlap_tokens: int = 40
+    model_window: int | None = None  # the embedding model's window in its own tokens (checked when a counter is given)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}:v4".encode()).hexdigest()[:16]
+        window = f":window-{self.model_window}" if self.model_window else ""
+        recipe = f"{ENCODING_NAME}:{self.max_tokens}:{self.overlap_tokens}{window}:v4"
+        return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
 class SentenceChunker:
     """``run(article) -> [Chunk]``: the chunking component of the ingest pipeline."""
 
-    def __init__(self, tokenizer: tiktoken.Encoding, config: ChunkingConfig) -> None:
+    def __init__(
+        self,
+        tokenizer: tiktoken.Encoding,
+        config: ChunkingConfig,
+        model_tokens: Callable[[str], int] | None = None,
+    ) -> None:
         if config.overlap_tokens >= config.max_tokens:
             raise ValueError("overlap_tokens must be smaller than max_tokens")
         self.tokenizer = tokenizer
         self.config = config
+        # The embedding model's token count of a text (special tokens included), checked against model_window.
+        self.model_tokens = model_tokens if config.model_window else None
         self._max_chars = config.max_tokens * MAX_CHARS_PER_TOKEN
 
     def _tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, disallowed_special=()))
 
     def _fits(self, text: str) -> int | None:
-        """The token count of ``text`` when it fits the budget, else None (too long ones are not even tokenized)."""
+        """The token count of ``text`` when it fits the budget (and the model's window), else None (too long ones
+        are not even tokenized)."""
         if len(text) > self._max_chars:
             return None
         n = self._tokens(text)
-        return n if n <= self.config.max_tokens else None
+        if n > self.config.max_tokens:
+            return None
+        if self.model_tokens is not None and self.model_tokens(text) > (self.config.model_window or 0):
+            return None
+        return n
 
     def _reach(self, text: str, start: int, stop: int) -> int:
         """About how far from ``start`` (not past ``stop``) the token budget reaches: the end of the first

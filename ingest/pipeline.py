@@ -295,9 +295,15 @@ def build_ingest_pipeline(
     settings: Settings, store: ChunkStore, show_progress: bool = True, refresh_views: bool = False
 ) -> IngestPipeline:
     """The ingest pipeline for a store, with the chunking settings of ``settings``."""
+    embedder = store.embedder
     chunker = SentenceChunker(
         load_tokenizer(settings.tiktoken_cache_dir),
-        ChunkingConfig(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens),
+        ChunkingConfig(
+            max_tokens=settings.chunk_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+            model_window=embedder.max_seq_length,
+        ),
+        model_tokens=embedder.count_tokens,
     )
     pipeline = IngestPipeline(store, chunker, settings.max_file_bytes, show_progress=show_progress)
     pipeline.refresh_views = refresh_views

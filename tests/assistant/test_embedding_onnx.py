@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.config import Settings
 from assistant.embedding import Embedder
 from evals.datasets import load_corpus_qa
 from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
@@ -33,14 +34,16 @@ def models_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="module")
-def chunks(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """About fifty real chunks from across the bundled corpus, cut as ingest cuts them."""
+def chunks(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> list[str]:
+    """Every chunk of the bundled corpus, cut as ingest cuts them (the configured size, within the model's window)."""
+    settings = Settings()
     chunker = SentenceChunker(
-        load_tokenizer(tmp_path_factory.mktemp("tiktoken")), ChunkingConfig(max_tokens=180, overlap_tokens=40)
+        load_tokenizer(tmp_path_factory.mktemp("tiktoken")),
+        ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_seq_length),
+        model_tokens=embedder.count_tokens,
     )
     sources, _ = discover_files([CORPUS_DIR])
-    texts = [c.text for s in sources for c in chunker.run(load_article(s))]
-    return texts[:: max(1, len(texts) // 50)]
+    return [c.text for s in sources for c in chunker.run(load_article(s))]
 
 
 @pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.99)])
@@ -56,6 +59,16 @@ def test_vectors_stay_close_to_torch_on_corpus_chunks_and_questions(
         assert cosine.min() >= floor, (backend, float(cosine.min()), texts[int(cosine.argmin())][:80])
         assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
     assert [onnx.count_tokens(t) for t in chunks[:5]] == [embedder.count_tokens(t) for t in chunks[:5]]
+
+
+def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it(models_dir: Path, chunks: list[str]) -> None:
+    """int8 sets its activation scale per run: batched, a chunk's vector moved with its batch mates (re-ingesting
+    the same text gave another vector). Embedded with twelve others or alone, it must be the same vector."""
+    texts = sorted(chunks, key=len)[-12:]  # similar lengths: at 32 per batch they would share one run
+    together = Embedder(backend="onnx-int8", cache_dir=models_dir).embed_texts(texts)
+    alone = Embedder(backend="onnx-int8", cache_dir=models_dir)
+    for text, vector in zip(texts, together, strict=True):
+        assert np.abs(alone.embed_texts([text])[0] - vector).max() < 1e-6
 
 
 def test_quantising_leaves_the_root_logger_as_it_was(models_dir: Path, tmp_path: Path) -> None:

@@ -62,6 +62,18 @@ def test_hnsw_configuration_and_model_recorded(backend_settings: Callable[..., S
     assert meta["schema_version"] == SCHEMA_VERSION
 
 
+def test_opening_an_older_store_raises_its_hnsw_ef_search(
+    backend_settings: Callable[..., Settings], embedder: Embedder
+) -> None:
+    """Stores created before ef_search went to 256 searched with 128, which at 100k chunks missed all true neighbours
+    of some questions; ef_search is the HNSW setting Chroma can change later, so opening a store raises it."""
+    settings = backend_settings()
+    old = ChunkStore(settings, embedder)
+    old.collection.modify(configuration={"hnsw": {"ef_search": 128}})
+    assert ChunkStore(settings, embedder).collection.configuration_json["hnsw"]["ef_search"] == 256
+    assert HNSW_CONFIGURATION["ef_search"] == 256
+
+
 def test_ask_with_citations(backend_settings: Callable[..., Settings], embedder: Embedder, small_corpus: Path) -> None:
     settings = no_llm(backend_settings)
     bot = build_assistant(settings, embedder=embedder)

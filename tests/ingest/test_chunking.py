@@ -88,10 +88,50 @@ def test_overlap_must_be_smaller_than_chunk(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_chunks_fit_minilm_window(articles, chunker: SentenceChunker, embedder: Embedder) -> None:
-    """MiniLM truncates at 256 WordPiece tokens: no chunk of the corpus may lose text to truncation."""
-    worst = max(embedder.count_tokens(c.text) for a in articles for c in chunker.run(a))
-    assert worst <= embedder.max_seq_length
+def test_chunks_fit_minilm_window(articles, tmp_path: Path, embedder: Embedder) -> None:
+    """MiniLM truncates at 256 WordPiece tokens: no chunk of the corpus may lose text to truncation. At 250 cl100k
+    tokens some corpus chunks would (WordPiece cuts names and numbers finer); the model-window check prevents it."""
+    tokenizer = load_tokenizer(tmp_path / "tiktoken")
+    plain = SentenceChunker(tokenizer, ChunkingConfig(max_tokens=250, overlap_tokens=40))
+    bounded = SentenceChunker(
+        tokenizer,
+        ChunkingConfig(max_tokens=250, overlap_tokens=40, model_window=embedder.max_seq_length),
+        model_tokens=embedder.count_tokens,
+    )
+    assert max(embedder.count_tokens(c.text) for a in articles for c in plain.run(a)) > embedder.max_seq_length
+    for article in articles:
+        chunks = bounded.run(article)
+        assert max(embedder.count_tokens(c.text) for c in chunks) <= embedder.max_seq_length
+        assert all(article.text[c.start : c.end] == c.text for c in chunks)
+        covered = {i for c in chunks for i in range(c.start, c.end)}
+        assert all(i in covered for i, ch in enumerate(article.text) if not ch.isspace()), article.article_id
+
+
+def test_the_model_window_is_part_of_the_fingerprint() -> None:
+    assert ChunkingConfig(180, 40).fingerprint() != ChunkingConfig(180, 40, model_window=256).fingerprint()
+    assert ChunkingConfig(180, 40, 256).fingerprint() == ChunkingConfig(180, 40, model_window=256).fingerprint()
+
+
+def test_a_model_window_tighter_than_the_budget_bounds_every_chunk(tmp_path: Path) -> None:
+    """A stand-in model counter (one token per word, plus two specials) with a 30-token window: chunks that the
+    cl100k budget of 120 allows are cut down to the window, sentences stay whole where they fit."""
+    from assistant.models import Article, ArticleMetadata
+
+    text = " ".join(f"Round {i} of talks in Istanbul ended on {i} March without an agreement." for i in range(30))
+    article = Article("a", "a.md", text, ArticleMetadata(title="t"), "0")
+
+    def words(t: str) -> int:
+        return len(t.split()) + 2
+
+    tokenizer = load_tokenizer(tmp_path)
+    plain = SentenceChunker(tokenizer, ChunkingConfig(max_tokens=120, overlap_tokens=20)).run(article)
+    bounded = SentenceChunker(
+        tokenizer, ChunkingConfig(max_tokens=120, overlap_tokens=20, model_window=30), model_tokens=words
+    ).run(article)
+    assert max(words(c.text) for c in plain) > 30
+    assert max(words(c.text) for c in bounded) <= 30
+    assert all(c.text.endswith("agreement.") for c in bounded)  # cut between sentences, not inside one
+    assert {i for c in bounded for i in range(c.start, c.end)} >= {i for i, ch in enumerate(text) if ch != " "}
 
 
 def test_a_list_continued_in_the_next_chunk_keeps_its_introduction(chunker: SentenceChunker, tmp_path: Path) -> None:
