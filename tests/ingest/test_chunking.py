@@ -149,3 +149,23 @@ def test_a_list_continued_in_the_next_chunk_keeps_its_introduction(chunker: Sent
     assert not any(re.search(r"\n\d+\.$", c.text) for c in chunks), "a chunk ends on a bare list number"
     for before, after in itertools.pairwise(chunks):
         assert after.start > before.start
+
+
+def test_spans_too_short_to_overflow_the_model_are_not_tokenized_by_it(tmp_path: Path) -> None:
+    """A model token stands for at least one byte, so a span of at most window − 8 bytes cannot overflow: only
+    longer spans (whole chunks) pay for the model's tokenizer, which made chunking 4× slower when every sentence did."""
+    from assistant.models import Article, ArticleMetadata
+
+    text = " ".join(f"Delegations met in Istanbul on {i} March and agreed on a prisoner exchange." for i in range(40))
+    seen: list[str] = []
+
+    def counting(t: str) -> int:
+        seen.append(t)
+        return len(t.split()) + 2
+
+    chunker = SentenceChunker(
+        load_tokenizer(tmp_path), ChunkingConfig(max_tokens=120, overlap_tokens=20, model_window=256), counting
+    )
+    chunks = chunker.run(Article("a", "a.md", text, ArticleMetadata(title="t"), "0"))
+    assert len(chunks) > 3 and seen
+    assert all(len(t.encode()) + 8 > 256 for t in seen)  # no sentence (about 80 bytes) was sent to the model
