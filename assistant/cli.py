@@ -261,12 +261,23 @@ def evaluate(
                 missing += 1
                 continue
             typer.echo(f"== {name}: retrieval ==")
-            typer.echo(f"{'system':<20}{'recall@5':>10}{'mrr@10':>10}{'ndcg@10':>10}{'p50 ms':>10}{'p95 ms':>10}")
+            typer.echo(
+                f"{'system':<20}{'recall@5':>10}{'mrr@10':>10}{'ndcg@10':>10}{'p50 ms':>10}{'p95 ms':>10}"
+                f"  {'default − this, 95% CI: recall@5':<34}{'MRR@10'}"
+            )
             for system, row in rows.items():
+                intervals = "".join(
+                    f"  [{row[f'default_minus_{key}_ci_low']:+.3f}, {row[f'default_minus_{key}_ci_high']:+.3f}]"
+                    + " " * 16
+                    if f"default_minus_{key}_ci_low" in row
+                    else ""
+                    for key in ("recall@5", "mrr@10")
+                )
                 typer.echo(
                     f"{system:<20}{row['recall@5']:>10.3f}{row['mrr@10']:>10.3f}{row['ndcg@10']:>10.3f}"
-                    f"{row['latency_p50_ms']:>10.1f}{row['latency_p95_ms']:>10.1f}"
+                    f"{row['latency_p50_ms']:>10.1f}{row['latency_p95_ms']:>10.1f}{intervals.rstrip()}"
                 )
+            typer.echo("(an interval above 0: the default is better on this set; one that holds 0: not told apart)")
             continue
         try:
             run = run_suite(settings, name, limit=limit, judge_kind=judge, with_baseline=baseline)

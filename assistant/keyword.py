@@ -14,7 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,21 @@ class _Loaded:
     corpus_version: str | None
     terms: set[str]
     recipe: str | None = None
+    position: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeywordHits:
+    """One BM25 search: the top hits, and the score of any other chunk for the same query (0 where it shares no
+    term, or where the filter rejects it), so a fusion can weigh every candidate on both lists."""
+
+    top: list[tuple[str, float]]
+    scores: np.ndarray | None = None
+    position: dict[str, int] = field(default_factory=dict)
+
+    def score_of(self, chunk_id: str) -> float:
+        at = self.position.get(chunk_id)
+        return 0.0 if self.scores is None or at is None else float(self.scores[at])
 
 
 # What a build indexes; a build made with another recipe is rebuilt as if the corpus had changed. Each chunk is
@@ -140,6 +155,7 @@ class KeywordIndex:
             chunks.get("corpus_version"),
             terms,
             chunks.get("recipe"),
+            {cid: i for i, cid in enumerate(chunks["ids"])},
         )
 
     @property
@@ -167,17 +183,24 @@ class KeywordIndex:
         self, query: str, k: int, where: Callable[[dict[str, Any]], bool] | None = None
     ) -> list[tuple[str, float]]:
         """Top-k chunk ids by BM25; ``where`` keeps only chunks whose metadata it accepts."""
+        return self.search_scored(query, k, where).top
+
+    def search_scored(self, query: str, k: int, where: Callable[[dict[str, Any]], bool] | None = None) -> KeywordHits:
+        """``search``, keeping every chunk's score for this query (one pass over the index computes them all)."""
         loaded = self._current()
         if loaded is None or loaded.retriever is None:
-            return []
+            return KeywordHits([])
         tokens = [t for t in self.tokenize(query) if t in loaded.vocab]
         if not tokens:
-            return []
+            return KeywordHits([])
         mask = None
         if where:
             mask = np.array([where(m) for m in loaded.meta], dtype=np.float32)
             if not mask.any():
-                return []
-        k = min(k, len(loaded.ids))
-        docs, scores = loaded.retriever.retrieve([tokens], k=k, show_progress=False, weight_mask=mask)
-        return [(loaded.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+                return KeywordHits([])
+        scores = np.asarray(loaded.retriever.get_scores(tokens, weight_mask=mask), dtype=np.float32)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        top = [(loaded.ids[int(d)], float(scores[d])) for d in best if scores[d] > 0]
+        return KeywordHits(top, scores, loaded.position)

@@ -25,12 +25,13 @@ from evals.datasets import CORPUS_QA, SUPPORT_PAIRS, QAItem, load_bench, load_co
 from evals.metrics.answers import flags_conflict, key_fact_recall, percentile, precision_recall, token_f1
 from evals.metrics.citations import citation_scores
 from evals.metrics.judge import JudgeAccuracy, judge_accuracy
-from evals.metrics.retrieval import hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
+from evals.metrics.retrieval import hit_at_k, mrr_at_k, ndcg_at_k, paired_bootstrap_ci, recall_at_k
 from ingest.loaders import discover_files, load_article
 from ingest.pipeline import build_ingest_pipeline
 
 K_VALUES = (1, 3, 5, 10)
 SUITES = ("corpus", "msmarco", "asqa")
+DEFAULT_RETRIEVER = "hybrid-adaptive"  # the name `eval --retrievers` gives the configured default
 
 
 @dataclass
@@ -284,7 +285,8 @@ def compare_retrievers(
     weighted sum, and the LangChain tutorial baseline.
 
     Returns {system: {"recall@5", "mrr@10", "ndcg@10", "latency_p50_ms", "latency_p95_ms"}} over the answerable
-    questions, every system on the same store and questions.
+    questions, every system on the same store and questions; each system but the default also gets the 95 %
+    paired-bootstrap interval of (default − system) for recall@5 and MRR@10 (``default_minus_mrr@10_ci_low`` ...).
     """
     from assistant.retrieval import Retriever
 
@@ -303,7 +305,7 @@ def compare_retrievers(
     variants: dict[str, dict[str, Any]] = {
         "dense": {"mode": "dense"},
         "keyword": {"mode": "keyword"},
-        "hybrid-adaptive": {"mode": "hybrid", "fusion": "adaptive"},
+        DEFAULT_RETRIEVER: {"mode": "hybrid", "fusion": "adaptive"},
         "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"},
         f"hybrid-weighted-{settings.fusion_alpha}": {
             "mode": "hybrid",
@@ -323,6 +325,7 @@ def compare_retrievers(
     }
     systems[baseline.name] = lambda q, k, filters=None: baseline.retrieve(q, k=4)
     table: dict[str, dict[str, float]] = {}
+    per_question: dict[str, dict[str, list[float]]] = {}
     for name, retrieve in systems.items():
         rows: list[dict[str, float | None]] = []
         latencies = []
@@ -331,7 +334,16 @@ def compare_retrievers(
             evidence = retrieve(item.question, 10)
             latencies.append((time.perf_counter() - started) * 1000)
             rows.append(_retrieval_scores(item, evidence)[1])
-        table[name] = {key: sum(r[key] or 0.0 for r in rows) / len(rows) for key in ("recall@5", "mrr@10", "ndcg@10")}
+        per_question[name] = {key: [r[key] or 0.0 for r in rows] for key in ("recall@5", "mrr@10", "ndcg@10")}
+        table[name] = {key: sum(values) / len(values) for key, values in per_question[name].items()}
         table[name]["latency_p50_ms"] = percentile(latencies, 50)
         table[name]["latency_p95_ms"] = percentile(latencies, 95)
+    # How sure is "the default beats X"? Paired bootstrap over these questions (evals.metrics.retrieval).
+    for name in table:
+        if name == DEFAULT_RETRIEVER:
+            continue
+        for key in ("recall@5", "mrr@10"):
+            _, low, high = paired_bootstrap_ci(per_question[DEFAULT_RETRIEVER][key], per_question[name][key])
+            table[name][f"default_minus_{key}_ci_low"] = low
+            table[name][f"default_minus_{key}_ci_high"] = high
     return table

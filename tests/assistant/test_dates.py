@@ -30,11 +30,14 @@ def test_status_questions_and_recency_boost() -> None:
     assert is_status_question("What is the latest on the ceasefire talks?")
     assert is_status_question("Where do the negotiations currently stand?")
     assert not is_status_question("What did the Istanbul Communiqué propose?")
-    ids = ["old", "undated", "new"]
-    scores = {"old": 0.030, "undated": 0.029, "new": 0.025}
-    days = {"old": 20220301, "undated": UNDATED, "new": 20250511}
-    assert recency_boost(ids, scores, days, weight=0.5) == ["new", "old", "undated"]
+    ids = ["old", "undated", "new", "weak"]
+    scores = {"old": 1.0, "undated": 0.95, "new": 0.9, "weak": 0.0}
+    days = {"old": 20220301, "undated": UNDATED, "new": 20250511, "weak": 20220301}
+    assert recency_boost(ids, scores, days, weight=0.5) == ["new", "old", "undated", "weak"]
+    assert recency_boost(ids, scores, days, weight=0.02) == ids  # a small weight only breaks near-ties
     assert recency_boost(ids, scores, days, weight=0.0) == ids
+    shifted = {cid: s - 5.0 for cid, s in scores.items()}  # z-scores are negative: the same boost, the same order
+    assert recency_boost(ids, shifted, days, weight=0.5) == ["new", "old", "undated", "weak"]
 
 
 @pytest.mark.slow

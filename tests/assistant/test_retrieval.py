@@ -15,6 +15,7 @@ from assistant.retrieval import (
     Retriever,
     cap_per_article,
     reciprocal_rank_fusion,
+    weighted_sum_fusion,
 )
 from assistant.service import Assistant
 from assistant.store import ChunkStore
@@ -27,6 +28,36 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert ids[0] == "c"  # in both lists
     assert set(ids) == {"a", "b", "c", "d"}
     assert dict(fused)["c"] == pytest.approx(1 / 63 + 1 / 61)
+
+
+def test_weighted_sum_fusion_weighs_complete_scores_as_z_scores() -> None:
+    dense = {"a": 0.62, "b": 0.60, "c": 0.41, "d": 0.30}
+    keyword = {"a": 0.0, "b": 9.0, "c": 2.0, "d": 0.0}  # "a" shares no term with the query: a real zero
+    assert [cid for cid, _ in weighted_sum_fusion(dense, keyword, alpha=1.0)] == ["a", "b", "c", "d"]
+    assert next(cid for cid, _ in weighted_sum_fusion(dense, keyword, alpha=0.5)) == "b"  # high on both
+    # z-scores: rescaling or shifting one signal changes nothing (BM25's scale depends on the corpus).
+    scaled = {cid: 10 * s + 3 for cid, s in keyword.items()}
+    assert dict(weighted_sum_fusion(dense, scaled, 0.5)) == pytest.approx(
+        dict(weighted_sum_fusion(dense, keyword, 0.5))
+    )
+    # A flat signal (no query term in the index) adds nothing: the dense order stands at any weight.
+    flat = dict.fromkeys(dense, 0.0)
+    assert [cid for cid, _ in weighted_sum_fusion(dense, flat, alpha=0.2)] == ["a", "b", "c", "d"]
+
+
+def test_keyword_hits_score_chunks_beyond_the_top(tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "bm25")
+    texts = ["Minsk Minsk Minsk ceasefire.", "Minsk talks.", "A ceasefire in Minsk and monitoring.", "Grain."]
+    metas = [{"article_id": "a", "publisher": "P"}, {"article_id": "b", "publisher": "P"}, {"article_id": "c"}, {}]
+    index.rebuild(["c1", "c2", "c3", "c4"], texts, metas)
+    everything = dict(index.search("Minsk ceasefire", 4))
+    hits = index.search_scored("Minsk ceasefire", 1)
+    assert len(hits.top) == 1 and hits.top[0][1] == pytest.approx(max(everything.values()))
+    for cid in ("c1", "c2", "c3"):  # chunks past the top-1 keep their real scores, for fusion
+        assert hits.score_of(cid) == pytest.approx(everything[cid]) and hits.score_of(cid) > 0
+    assert hits.score_of("c4") == 0.0 and hits.score_of("not-indexed") == 0.0
+    filtered = index.search_scored("Minsk ceasefire", 1, lambda meta: meta.get("publisher") == "P")
+    assert filtered.score_of("c3") == 0.0 and filtered.score_of("c2") > 0  # the filter applies to every score
 
 
 def test_cap_per_article_then_refill() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from evals.metrics.answers import (
@@ -14,7 +15,7 @@ from evals.metrics.answers import (
     precision_recall,
     token_f1,
 )
-from evals.metrics.retrieval import hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
+from evals.metrics.retrieval import hit_at_k, mrr_at_k, ndcg_at_k, paired_bootstrap_ci, recall_at_k
 
 
 def test_recall_at_k_counts_distinct_gold_items() -> None:
@@ -100,3 +101,19 @@ def test_the_disagreement_notice_is_not_scored_as_an_uncited_sentence() -> None:
         backend="extractive",
     )
     assert answer_sentences(answer) == [(istanbul, [istanbul]), (antalya, [antalya])]
+
+
+def test_paired_bootstrap_tells_a_real_difference_from_noise() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.random(400)
+    better = base + 0.05  # every question a little better: the interval is tight around +0.05
+    mean, low, high = paired_bootstrap_ci(better, base)
+    assert mean == pytest.approx(0.05) and low == pytest.approx(0.05) and high == pytest.approx(0.05)
+    shuffled = rng.permutation(base)  # the same scores on other questions: no real difference
+    mean, low, high = paired_bootstrap_ci(shuffled, base)
+    assert low < 0 < high and low < mean < high
+    one_win = np.zeros(400)
+    one_win[0] = 1.0  # a single question moving: not significant
+    assert paired_bootstrap_ci(one_win, np.zeros(400))[1] == 0.0
+    with pytest.raises(ValueError):
+        paired_bootstrap_ci([1.0], [1.0, 0.0])
