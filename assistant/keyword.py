@@ -4,7 +4,8 @@ The index is derived from Chroma's own documents (so the two never drift) and ca
 is tagged with the corpus version it was built from (a tag that ingest bumps in Chroma, see ``ChunkStore``), so a
 process knows when its copy is stale. A new build is written to its own folder and then published by replacing one
 small ``CURRENT`` file, so a reader never sees half an index; queries load it once and reload only when a newer
-build has been published.
+build has been published. Each build also keeps every chunk's terms (``terms.npz``), so the next build, after an
+ingest, tokenises only the chunks whose text it has not seen (tokenising was 70 % of a rebuild).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +60,38 @@ class KeywordHits:
 INDEX_RECIPE = "title+text/1"
 
 
+TERMS_FILE = "terms.npz"
+
+
+def _text_key(text: str) -> tuple[int, int]:
+    data = text.encode("utf-8")
+    return zlib.crc32(data), len(data)
+
+
+def _save_terms(path: Path, documents: list[str], terms: list[list[str]]) -> None:
+    """Every document's terms as indices into one vocabulary, keyed by the document's CRC-32 and length."""
+    vocab: dict[str, int] = {}
+    flat = [vocab.setdefault(term, len(vocab)) for doc in terms for term in doc]
+    keys = np.array([_text_key(d) for d in documents], dtype=np.int64).reshape(-1, 2)
+    np.savez(
+        path,
+        keys=keys,
+        offsets=np.cumsum([0] + [len(doc) for doc in terms], dtype=np.int64),
+        flat=np.array(flat, dtype=np.int32),
+        vocab=np.frombuffer("\n".join(vocab).encode("utf-8"), dtype=np.uint8),  # terms hold no newline
+    )
+
+
+def _load_terms(path: Path) -> dict[tuple[int, int], list[str]]:
+    with np.load(path, allow_pickle=False) as saved:
+        keys, offsets, flat = saved["keys"], saved["offsets"], saved["flat"]
+        vocab = saved["vocab"].tobytes().decode("utf-8").split("\n")
+    return {
+        (int(crc), int(size)): [vocab[i] for i in flat[offsets[row] : offsets[row + 1]].tolist()]
+        for row, (crc, size) in enumerate(keys.tolist())
+    }
+
+
 class KeywordIndex:
     """``search(query, k) -> [(chunk_id, bm25 score)]`` over all chunks; ``rebuild(...)`` after ingest."""
 
@@ -84,10 +119,12 @@ class KeywordIndex:
         target = self.directory / version
         target.mkdir()
         if ids:
-            retriever = bm25s.BM25()
             documents = [f"{m.get('title', '')}\n{t}" for t, m in zip(texts, metas, strict=True)]
-            retriever.index([self.tokenize(d) or ["∅"] for d in documents], show_progress=False)
+            terms = self._terms_of(documents)
+            retriever = bm25s.BM25()
+            retriever.index([t or ["∅"] for t in terms], show_progress=False)
             retriever.save(str(target), show_progress=False)
+            _save_terms(target / TERMS_FILE, documents, terms)
         labels = {f"{m.get('title', '')} {m.get('publisher', '')}" for m in metas}
         extra_terms = sorted({term for label in labels for term in self.tokenize(label)})
         keep = [
@@ -116,6 +153,19 @@ class KeywordIndex:
         for old in self.directory.iterdir():
             if old.is_dir() and old.name != version:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def _terms_of(self, documents: list[str]) -> list[list[str]]:
+        """Each document's terms: reused from the published build where it holds the same text (by CRC-32 and
+        length, under the same recipe), tokenised otherwise."""
+        known: dict[tuple[int, int], list[str]] = {}
+        try:
+            version = (self.directory / "CURRENT").read_text(encoding="utf-8").strip()
+            folder = self.directory / version
+            if json.loads((folder / "chunks.json").read_text(encoding="utf-8")).get("recipe") == INDEX_RECIPE:
+                known = _load_terms(folder / TERMS_FILE)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # none yet, or unreadable: tokenise all
+            known = {}
+        return [known.get(_text_key(d)) or self.tokenize(d) for d in documents]
 
     def _current(self) -> _Loaded | None:
         """The published build, loaded (again only when a newer one has been published since)."""

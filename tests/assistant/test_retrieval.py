@@ -45,6 +45,40 @@ def test_weighted_sum_fusion_weighs_complete_scores_as_z_scores() -> None:
     assert [cid for cid, _ in weighted_sum_fusion(dense, flat, alpha=0.2)] == ["a", "b", "c", "d"]
 
 
+def test_a_rebuild_tokenises_only_texts_the_last_build_had_not_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = KeywordIndex(tmp_path / "bm25")
+    texts = ["The Minsk Protocol was signed in 2014.", "Resolution 2774 was adopted.", "Grain left Odesa."]
+    metas: list[dict[str, object]] = [{"article_id": a, "title": f"Article {a}"} for a in ("a", "b", "c")]
+    index.rebuild(["c1", "c2", "c3"], texts, metas)
+    seen: list[str] = []
+    real = KeywordIndex.tokenize
+
+    def counting(text: str) -> list[str]:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(KeywordIndex, "tokenize", staticmethod(counting))
+    # One chunk edited under the same id, one added: only those two texts are tokenised (titles aside).
+    edited = ["The Minsk Protocol was signed in 2014.", "Resolution 2774 was adopted unanimously.", "Grain left Odesa."]
+    index.rebuild(["c1", "c2", "c3", "c4"], [*edited, "Zaporizhzhia plant talks."], [*metas, {"title": "D"}])
+    assert [t for t in seen if "\n" in t] == [
+        "Article b\nResolution 2774 was adopted unanimously.",
+        "D\nZaporizhzhia plant talks.",
+    ]
+    monkeypatch.setattr(KeywordIndex, "tokenize", staticmethod(real))
+    fresh = KeywordIndex(tmp_path / "fresh")  # the reused terms give the same index as tokenising everything
+    fresh.rebuild(["c1", "c2", "c3", "c4"], [*edited, "Zaporizhzhia plant talks."], [*metas, {"title": "D"}])
+    for query in ("Minsk 2014", "unanimously adopted resolution", "Odesa grain", "Zaporizhzhia"):
+        assert dict(index.search(query, 4)) == pytest.approx(dict(fresh.search(query, 4)))
+    # An unreadable terms file only costs the reuse.
+    current = (tmp_path / "bm25" / "CURRENT").read_text().strip()
+    (tmp_path / "bm25" / current / "terms.npz").write_bytes(b"not a zip")
+    index.rebuild(["c1"], ["Grain left Odesa."], [{}])
+    assert index.search("Odesa", 1)[0][0] == "c1"
+
+
 def test_keyword_hits_score_chunks_beyond_the_top(tmp_path: Path) -> None:
     index = KeywordIndex(tmp_path / "bm25")
     texts = ["Minsk Minsk Minsk ceasefire.", "Minsk talks.", "A ceasefire in Minsk and monitoring.", "Grain."]

@@ -91,7 +91,7 @@ def test_quick_benchmark_writes_every_figure(request: pytest.FixtureRequest, tmp
     assert retrieval["chunks"] == 300
     for mode in ("dense", "keyword", "hybrid"):
         assert 0 < retrieval[f"{mode}_p50_ms"] <= retrieval[f"{mode}_p95_ms"]
-    assert retrieval["ask_p50_ms"] > 0
+    assert retrieval["ask_p50_ms"] > 0 and retrieval["add_article_s"] > 0
 
     app = results["app"]
     assert "error" not in app, app.get("error")
