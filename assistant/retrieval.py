@@ -33,6 +33,7 @@ FusionMethod = Literal["adaptive", "rrf", "weighted"]
 # something) 0.8 beat 0.5 and 0.65 on recall@5 and MRR. Questions that name something: 0.5 against RRF, recall@5 /
 # MRR@10 corpus_qa 0.906 / 0.835 vs 0.906 / 0.790, MS MARCO 0.976 / 0.921 vs 0.976 / 0.920, ASQA 0.950 / 0.892 vs
 # 0.948 / 0.889; 0.6 lost corpus recall (0.886). Scored as `peacetalks eval --retrievers` scores, on its stores.
+# Chosen with min-max fusion and kept, not re-tuned, for the z-scored complete scores (``weighted_sum_fusion``).
 ADAPTIVE_DENSE_ALPHA = 0.8
 ADAPTIVE_NAMED_ALPHA = 0.5
 _KEYWORD_SEARCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="peacetalks-bm25")
