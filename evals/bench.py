@@ -330,6 +330,12 @@ def _bounded(
     return result, result["compute_bound_chunks_per_s"]
 
 
+def _median_index(values: Sequence[float]) -> int:
+    """Index of the median value (the lower middle one for an even count): its run's figures are reported."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(order) - 1) // 2]
+
+
 def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embedder, work: Path) -> list[dict]:
     from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
 
@@ -359,9 +365,36 @@ def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embe
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
         log(f"ingest {name}: {len(articles)} articles, {len(texts)} chunks, {mean_tokens:.0f} tokens per chunk")
         common = {"corpus": name, "articles": len(articles), "mean_tokens": mean_tokens}
-        log(f"  plain LangChain pipeline on {len(texts)} chunks")
-        base_spec = {"texts": str(texts_file), "data_dir": str(work / f"{name}-baseline")}
-        base, bound = _bounded("baseline", base_spec, work, args, defaults, gflop_per_chunk)
+        base_spec = {"texts": str(texts_file)}
+        specs = {
+            backend: {
+                "articles": str(articles_file),
+                "backend": backend,
+                "models_dir": str(args.models_dir),
+                "batch_size": defaults.embedding_batch_size,
+                "threads": defaults.embedding_threads,
+            }
+            for backend in args.backends
+        }
+        # Each repeat runs every system once, in alternating order, into fresh stores: the machine drifts (load,
+        # clocks) by about 5 % between runs, and interleaving spreads that over both sides of each ratio.
+        runs: dict[str, list[tuple[dict[str, Any], float]]] = {"plain": [], **{b: [] for b in args.backends}}
+        for repeat in range(args.repeat):
+            order = ["plain", *args.backends]
+            for system in order if repeat % 2 == 0 else order[::-1]:
+                suffix = f"-{repeat}" if args.repeat > 1 else ""
+                of = f" (run {repeat + 1} of {args.repeat})" if args.repeat > 1 else ""
+                if system == "plain":
+                    log(f"  plain LangChain pipeline on {len(texts)} chunks{of}")
+                    spec = {**base_spec, "data_dir": str(work / f"{name}-baseline{suffix}")}
+                    runs[system].append(_bounded("baseline", spec, work, args, defaults, gflop_per_chunk))
+                else:
+                    log(f"  peacetalks ({system}) on {len(articles)} articles{of}")
+                    spec = {**specs[system], "data_dir": str(work / f"{name}-{system}{suffix}")}
+                    runs[system].append(_bounded("ours", spec, work, args, defaults, gflop_per_chunk))
+        plain_rates = [r["chunks"] / r["seconds"] for r, _ in runs["plain"]]
+        plain_cpu = [r["chunks"] / r["cpu_s"] for r, _ in runs["plain"]]
+        base, bound = runs["plain"][_median_index(plain_rates)]
         base_rate = base["chunks"] / base["seconds"]
         rows.append(
             {
@@ -370,6 +403,7 @@ def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embe
                 "backend": "torch",
                 **base,
                 "chunks_per_s": base_rate,
+                "runs_chunks_per_s": plain_rates,
                 "embed_chunks_per_s": None,
                 "of_compute_bound": base_rate / bound,
                 "vs_baseline": 1.0,
@@ -377,18 +411,15 @@ def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embe
             }
         )
         for backend in args.backends:
-            log(f"  peacetalks ({backend}) on {len(articles)} articles")
-            spec = {
-                "articles": str(articles_file),
-                "data_dir": str(work / f"{name}-{backend}"),
-                "backend": backend,
-                "models_dir": str(args.models_dir),
-                "batch_size": defaults.embedding_batch_size,
-                "threads": defaults.embedding_threads,
-            }
-            ours, bound = _bounded("ours", spec, work, args, defaults, gflop_per_chunk)
+            rates = [r["chunks"] / r["seconds"] for r, _ in runs[backend]]
+            ours, bound = runs[backend][_median_index(rates)]
             rate = ours["chunks"] / ours["seconds"]
             embed_rate = ours["chunks"] / ours["embed_seconds"] if ours["embed_seconds"] else None
+            # One ratio per repeat (the two runs next to each other), then the median of those.
+            ratios = [ours_rate / plain_rate for ours_rate, plain_rate in zip(rates, plain_rates, strict=True)]
+            cpu_ratios = [
+                (r["chunks"] / r["cpu_s"]) / plain for (r, _), plain in zip(runs[backend], plain_cpu, strict=True)
+            ]
             rows.append(
                 {
                     **common,
@@ -396,11 +427,13 @@ def ingest_section(args: argparse.Namespace, defaults: Settings, reference: Embe
                     "backend": backend,
                     **ours,
                     "chunks_per_s": rate,
+                    "runs_chunks_per_s": rates,
                     "embed_chunks_per_s": embed_rate,
                     "of_compute_bound": (embed_rate or rate) / bound,
-                    "vs_baseline": rate / base_rate,
+                    "vs_baseline": float(np.median(ratios)),
+                    "vs_baseline_runs": ratios,
                     # the same ratio per CPU-second (all threads), steadier than wall time on a shared machine
-                    "vs_baseline_cpu": (ours["chunks"] / ours["cpu_s"]) / (base["chunks"] / base["cpu_s"]),
+                    "vs_baseline_cpu": float(np.median(cpu_ratios)),
                 }
             )
     return rows
@@ -766,6 +799,14 @@ def render(results: dict[str, Any]) -> str:
             )
         label = next((r["embeddings"] for r in results["ingest"] if r["system"] == "langchain-plain"), "")
         lines.append(f"(plain = {label} + langchain_chroma.Chroma.add_documents, default Chroma index)")
+        for r in results["ingest"]:
+            if len(r.get("runs_chunks_per_s") or []) > 1:
+                ratios = ", ".join(f"{x:.2f}×" for x in r.get("vs_baseline_runs") or [])
+                lines.append(
+                    f"({r['corpus']}, {r['system']}: median of {len(r['runs_chunks_per_s'])} interleaved runs, "
+                    f"chunks/s {', '.join(f'{x:.1f}' for x in r['runs_chunks_per_s'])}"
+                    + (f"; vs plain per run {ratios})" if ratios else ")")
+                )
     if results.get("retrieval"):
         lines += ["", f"RETRIEVAL latency, ms (query embedding included; {SYNTHETIC_NOTE})"]
         head = f"{'chunks':>8}" + "".join(f"{m + ' p50':>13}{m + ' p95':>13}" for m in MODES)
@@ -819,6 +860,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=BACKENDS,
         default=None,
         help="Our backends to ingest with [torch and the configured one]",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Ingest runs per system, interleaved; the median is reported"
     )
     parser.add_argument("--queries", type=int, default=None, help="Retrieval questions per mode and size")
     parser.add_argument("--asks", type=int, default=None, help="Extractive asks per size")
