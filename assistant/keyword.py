@@ -10,12 +10,12 @@ ingest, tokenises only the chunks whose text it has not seen (tokenising was 70 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import uuid
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,12 +64,14 @@ TERMS_FILE = "terms.npz"
 
 
 def _text_key(text: str) -> tuple[int, int]:
-    data = text.encode("utf-8")
-    return zlib.crc32(data), len(data)
+    """A 128-bit BLAKE2b digest of the text, as two integers. A cryptographic hash, not a checksum: an uploaded
+    article must not be able to craft a text that collides with another chunk's and inherit its terms."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "little", signed=True), int.from_bytes(digest[8:], "little", signed=True)
 
 
 def _save_terms(path: Path, documents: list[str], terms: list[list[str]]) -> None:
-    """Every document's terms as indices into one vocabulary, keyed by the document's CRC-32 and length."""
+    """Every document's terms as indices into one vocabulary, keyed by the document's digest."""
     vocab: dict[str, int] = {}
     flat = [vocab.setdefault(term, len(vocab)) for doc in terms for term in doc]
     keys = np.array([_text_key(d) for d in documents], dtype=np.int64).reshape(-1, 2)
@@ -87,8 +89,8 @@ def _load_terms(path: Path) -> dict[tuple[int, int], list[str]]:
         keys, offsets, flat = saved["keys"], saved["offsets"], saved["flat"]
         vocab = saved["vocab"].tobytes().decode("utf-8").split("\n")
     return {
-        (int(crc), int(size)): [vocab[i] for i in flat[offsets[row] : offsets[row + 1]].tolist()]
-        for row, (crc, size) in enumerate(keys.tolist())
+        (int(high), int(low)): [vocab[i] for i in flat[offsets[row] : offsets[row + 1]].tolist()]
+        for row, (high, low) in enumerate(keys.tolist())
     }
 
 
@@ -155,8 +157,8 @@ class KeywordIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _terms_of(self, documents: list[str]) -> list[list[str]]:
-        """Each document's terms: reused from the published build where it holds the same text (by CRC-32 and
-        length, under the same recipe), tokenised otherwise."""
+        """Each document's terms: reused from the published build where it holds the same text (by digest, under
+        the same recipe), tokenised otherwise."""
         known: dict[tuple[int, int], list[str]] = {}
         try:
             version = (self.directory / "CURRENT").read_text(encoding="utf-8").strip()
