@@ -47,6 +47,7 @@ from assistant.locks import file_lock
 
 if TYPE_CHECKING:
     from assistant.config import Settings
+    from assistant.wordpiece import WordPieceIds
 
 PACKAGED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -223,6 +224,7 @@ class _TorchModel:
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dimension = int(self.model.get_embedding_dimension() or 0)
         self.max_seq_length = int(self.model.max_seq_length)
+        self.wordpieces = _wordpieces_of(self.model.tokenizer)
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         # Sorting by length keeps padding low inside a batch (sentence-transformers sorts within one call only).
@@ -239,7 +241,19 @@ class _TorchModel:
             yield idx, np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
+        if self.wordpieces is not None:
+            return self.wordpieces.count(text)
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def _wordpieces_of(hf_tokenizer: Any) -> WordPieceIds | None:
+    """A word-cached counter over a copy of a fast HF tokenizer's backend (None for a slow, pure-Python one)."""
+    from tokenizers import Tokenizer
+
+    from assistant.wordpiece import WordPieceIds
+
+    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
+    return WordPieceIds(Tokenizer.from_str(backend.to_str())) if backend is not None else None
 
 
 class _OnnxModel:
@@ -249,6 +263,8 @@ class _OnnxModel:
         self, path: Path, onnx_file: Path, threads: int, max_seq_length: int, one_text_per_run: bool = False
     ) -> None:
         from tokenizers import Tokenizer
+
+        from assistant.wordpiece import WordPieceIds
 
         # Dynamic int8 quantisation picks one activation scale per run, over every token of every text in it, so in
         # a batch a text's vector would depend on the texts beside it (up to 0.01 in one coordinate: enough to
@@ -261,12 +277,9 @@ class _OnnxModel:
         self.one_text_per_run = one_text_per_run
         self.threads = threads
         self.onnx_file = onnx_file
-        self.counter = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.counter.no_truncation()
-        self.counter.no_padding()
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.no_padding()  # batches are padded here, to their own longest text
-        self.tokenizer.enable_truncation(max_length=max_seq_length)
+        self.max_seq_length = max_seq_length
+        # The tokenizer's ids, word by word from a cache (batches are padded here, to their own longest text).
+        self.wordpieces = WordPieceIds(Tokenizer.from_file(str(path / "tokenizer.json")))
         self.session = self._session(threads)
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
         self._parallel: tuple[Any, ThreadPoolExecutor] | None = None  # single-threaded session + pool, made on use
@@ -301,7 +314,7 @@ class _OnnxModel:
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
         # Tokenise everything first, then batch by token count: padding is then as low as it gets.
-        encoded = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        encoded = [self.wordpieces.ids(text, self.max_seq_length) for text in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         if self.one_text_per_run and len(texts) > 1 and self.threads > 1:
             session, pool = self._parallel_runs()
@@ -316,7 +329,7 @@ class _OnnxModel:
             yield idx, self.run([encoded[i] for i in idx])
 
     def count_tokens(self, text: str) -> int:
-        return len(self.counter.encode(text).ids)
+        return self.wordpieces.count(text)
 
 
 # ---- the ONNX export -------------------------------------------------------------------------------------------
@@ -481,7 +494,7 @@ def _self_check(reference: _TorchModel, model_path: Path, onnx_file: Path, backe
     onnx_model = _OnnxModel(
         model_path, onnx_file, physical_cores(), reference.max_seq_length, one_text_per_run=backend == "onnx-int8"
     )
-    got = onnx_model.run([e.ids for e in onnx_model.tokenizer.encode_batch(_SELF_CHECK_TEXTS)])
+    got = onnx_model.run([onnx_model.wordpieces.ids(t, onnx_model.max_seq_length) for t in _SELF_CHECK_TEXTS])
     want = reference.model.encode(_SELF_CHECK_TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     worst = float(np.min(np.sum(got * want, axis=1)))
     if worst < MIN_EXPORT_COSINE[backend]:

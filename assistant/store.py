@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +78,8 @@ RECORDS_KEY = "records_id"  # the records database that holds this collection's 
 INITIAL_VERSION = "initial"  # the corpus version of a store no ingest has tagged yet
 # Chroma ``get`` page size when reading the whole collection (BM25 builds).
 PAGE = 5000
+# Ids per SQL "IN (...)" list: under SQLite's oldest bound-parameter limit (999).
+SQL_IN_BATCH = 500
 
 T = TypeVar("T")
 
@@ -568,12 +570,33 @@ class ChunkStore:
         rows = self._records(lambda db: db.execute(sa.select(ARTICLES).order_by(ARTICLES.c.article_id)).all())
         return [ArticleRecord(*row) for row in rows]
 
-    def put_article(self, record: ArticleRecord) -> None:
-        def put(db: sa.Connection) -> None:
-            db.execute(sa.delete(ARTICLES).where(ARTICLES.c.article_id == record.article_id))
-            db.execute(sa.insert(ARTICLES).values(**dataclasses.asdict(record)))
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        """The records of those of ``article_ids`` that are known, in a few queries (ingest plans whole folders)."""
+        ids = list(dict.fromkeys(article_ids))
 
-        self._records(put)
+        def read(db: sa.Connection) -> list[Any]:
+            rows: list[Any] = []
+            for start in range(0, len(ids), SQL_IN_BATCH):
+                batch = ids[start : start + SQL_IN_BATCH]
+                rows += db.execute(sa.select(ARTICLES).where(ARTICLES.c.article_id.in_(batch))).all()
+            return rows
+
+        return {row.article_id: ArticleRecord(*row) for row in self._records(read)} if ids else {}
+
+    def put_article(self, record: ArticleRecord) -> None:
+        self.put_articles([record])
+
+    def put_articles(self, records: Sequence[ArticleRecord]) -> None:
+        """Insert or replace article rows, all in one transaction."""
+
+        def put(db: sa.Connection) -> None:
+            ids = [record.article_id for record in records]
+            for start in range(0, len(ids), SQL_IN_BATCH):
+                db.execute(sa.delete(ARTICLES).where(ARTICLES.c.article_id.in_(ids[start : start + SQL_IN_BATCH])))
+            db.execute(sa.insert(ARTICLES), [dataclasses.asdict(record) for record in records])
+
+        if records:
+            self._records(put)
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article's chunks from Chroma, its keys from the record manager, then its row. Returns chunks."""

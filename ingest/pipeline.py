@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.locks import file_lock
-from assistant.models import Article
+from assistant.models import Article, Chunk
 from assistant.store import ArticleRecord, ChunkStore, StoreError, StoreUnavailableError
 from ingest.chunking import ChunkingConfig, SentenceChunker, load_tokenizer
 from ingest.loaders import LoadError, discover_files, load_article
@@ -84,15 +84,25 @@ class IngestReport:
 GROUP_CHUNKS = 256
 
 
-def _groups(work: list[tuple[str, Article, list]], size: int) -> Iterator[list[tuple[str, Article, list]]]:
-    group: list[tuple[str, Article, list]] = []
+@dataclass(frozen=True)
+class ArticleWork:
+    """An article to index: where it came from, its chunks, and whether the store already had a version of it."""
+
+    root: str
+    article: Article
+    chunks: list[Chunk]
+    existed: bool
+
+
+def _groups(work: list[ArticleWork], size: int) -> Iterator[list[ArticleWork]]:
+    group: list[ArticleWork] = []
     count = 0
     for item in work:
-        if group and count + len(item[2]) > size:
+        if group and count + len(item.chunks) > size:
             yield group
             group, count = [], 0
         group.append(item)
-        count += len(item[2])
+        count += len(item.chunks)
     if group:
         yield group
 
@@ -175,11 +185,13 @@ class IngestPipeline:
         else:
             self.store.keyword  # noqa: B018 -- the property refreshes the cache
 
-    def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[tuple[str, Article, list]]:
+    def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[ArticleWork]:
         """Chunk what changed; unchanged articles (same bytes, same chunking and model) are skipped here."""
-        work = []
+        work: list[ArticleWork] = []
+        records = self.store.get_articles([article.article_id for _, article in loaded])
+        moved = []
         for root, article in loaded:
-            known = self.store.get_article(article.article_id)
+            known = records.get(article.article_id)
             if (
                 known
                 and known.content_sha256 == article.content_sha256
@@ -187,18 +199,19 @@ class IngestPipeline:
             ):
                 report.unchanged.append(article.article_id)
                 if (known.root, known.path) != (root, article.path):  # the folder moved: keep prune scoped right
-                    self.store.put_article(dataclasses.replace(known, root=root, path=article.path))
+                    moved.append(dataclasses.replace(known, root=root, path=article.path))
                 continue
             chunks = self.chunker.run(article)
             if not chunks:
                 report.errors.append(IngestProblem(article.path, "no text to index after chunking"))
                 continue
-            work.append((root, article, chunks))
+            work.append(ArticleWork(root, article, chunks, existed=article.article_id in records))
+        self.store.put_articles(moved)
         return work
 
-    def _sync(self, work: list[tuple[str, Article, list]], report: IngestReport) -> None:
+    def _sync(self, work: list[ArticleWork], report: IngestReport) -> None:
         """Index the work in groups of whole articles, so many small articles share one embedding batch."""
-        total = sum(len(chunks) for _, _, chunks in work)
+        total = sum(len(item.chunks) for item in work)
         embeddings = self.store.vector_store.embeddings
         with tqdm(total=total, unit="chunk", desc="embedding", disable=not self.show_progress or total == 0) as bar:
             embeddings.on_progress = bar.update
@@ -210,12 +223,11 @@ class IngestPipeline:
             finally:
                 embeddings.on_progress = None
 
-    def _sync_group(self, group: list[tuple[str, Article, list]], report: IngestReport) -> None:
+    def _sync_group(self, group: list[ArticleWork], report: IngestReport) -> None:
         """One ``index()`` call for whole articles: everything is embedded before anything is written, and each
         article's stale chunks are deleted with it. If the group fails, its articles are retried one by one, so
         one bad article is reported alone and the others still land."""
-        docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for _, _, chunks in group for c in chunks]
-        known = {a.article_id: self.store.get_article(a.article_id) is not None for _, a, _ in group}
+        docs = [Document(page_content=c.text, metadata=c.to_store_metadata()) for item in group for c in item.chunks]
         self.store.begin_write()
         try:
             result = index(
@@ -234,32 +246,30 @@ class IngestPipeline:
                 for item in group:
                     self._sync_group([item], report)
                 return
-            report.errors.append(IngestProblem(group[0][1].path, f"could not write to the store: {error}"))
+            report.errors.append(IngestProblem(group[0].article.path, f"could not write to the store: {error}"))
             return
         report.chunks_embedded += result["num_added"] + result["num_updated"]
         report.chunks_skipped += result["num_skipped"]
         report.chunks_deleted += result["num_deleted"]
-        for root, article, chunks in group:
-            self._record(root, article, len(chunks))
-            (report.updated if known[article.article_id] else report.added).append(article.article_id)
+        self.store.put_articles([self._record(item.root, item.article, len(item.chunks)) for item in group])
+        for item in group:
+            (report.updated if item.existed else report.added).append(item.article.article_id)
 
-    def _record(self, root: str, article: Article, n_chunks: int) -> None:
+    def _record(self, root: str, article: Article, n_chunks: int) -> ArticleRecord:
         meta = article.metadata
-        self.store.put_article(
-            ArticleRecord(
-                article_id=article.article_id,
-                root=root,
-                path=article.path,
-                content_sha256=article.content_sha256,
-                config_fingerprint=self.fingerprint,
-                title=meta.title,
-                publisher=meta.publisher or "",
-                published=meta.published or "",
-                license=meta.license or "",
-                source=meta.source or "",
-                n_chunks=n_chunks,
-                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
+        return ArticleRecord(
+            article_id=article.article_id,
+            root=root,
+            path=article.path,
+            content_sha256=article.content_sha256,
+            config_fingerprint=self.fingerprint,
+            title=meta.title,
+            publisher=meta.publisher or "",
+            published=meta.published or "",
+            license=meta.license or "",
+            source=meta.source or "",
+            n_chunks=n_chunks,
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
     def _prune(self, roots: set[str], present: set[str], report: IngestReport) -> None:
