@@ -227,3 +227,28 @@ def test_records_are_readable_while_an_ingest_holds_a_write(
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_article_records_are_read_and_written_in_batches_past_one_sql_list(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline],
+) -> None:
+    """Ingest reads a folder's records in one call and writes a group's in one transaction: more ids than one SQL
+    ``IN`` list holds still all land, a second write replaces rows instead of duplicating them, unknown ids are
+    simply absent."""
+    import dataclasses
+
+    from assistant.store import SQL_IN_BATCH, ArticleRecord
+
+    store, _ = store_and_pipeline
+    n = SQL_IN_BATCH * 2 + 7
+    records = [
+        ArticleRecord(f"bulk/{i}.md", "bulk", f"{i}.md", f"sha{i}", "fp", f"Title {i}", "Desk", "", "", "", 1, "now")
+        for i in range(n)
+    ]
+    store.put_articles(records)
+    store.put_articles([dataclasses.replace(r, n_chunks=2) for r in records[: SQL_IN_BATCH + 1]])
+    found = store.get_articles([r.article_id for r in records] + ["bulk/unknown.md"])
+    assert set(found) == {r.article_id for r in records}
+    assert len(store.list_articles()) == n
+    assert [found[r.article_id].n_chunks for r in records] == [2] * (SQL_IN_BATCH + 1) + [1] * (n - SQL_IN_BATCH - 1)
+    assert store.get_articles([]) == {}
