@@ -72,6 +72,13 @@ def test_a_rebuild_tokenises_only_texts_the_last_build_had_not_seen(
     fresh.rebuild(["c1", "c2", "c3", "c4"], [*edited, "Zaporizhzhia plant talks."], [*metas, {"title": "D"}])
     for query in ("Minsk 2014", "unanimously adopted resolution", "Odesa grain", "Zaporizhzhia"):
         assert dict(index.search(query, 4)) == pytest.approx(dict(fresh.search(query, 4)))
+    # A chunk gone since the last build takes its terms with it; a chunk with no content term is still indexed.
+    index.rebuild(["c1", "c3", "c5"], [edited[0], edited[2], "And the of it."], [metas[0], metas[2], {}])
+    assert "2774" not in index.vocabulary() and "zaporizhzhia" not in index.vocabulary()
+    assert "minsk" in index.vocabulary() and index.chunk_ids() == ["c1", "c3", "c5"]
+    fresh.rebuild(["c1", "c3", "c5"], [edited[0], edited[2], "And the of it."], [metas[0], metas[2], {}])
+    for query in ("Minsk 2014", "Odesa grain", "Resolution 2774"):
+        assert dict(index.search(query, 3)) == pytest.approx(dict(fresh.search(query, 3)))
     # An unreadable terms file only costs the reuse.
     current = (tmp_path / "bm25" / "CURRENT").read_text().strip()
     (tmp_path / "bm25" / current / "terms.npz").write_bytes(b"not a zip")
