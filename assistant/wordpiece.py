@@ -26,25 +26,31 @@ from tokenizers import Tokenizer
 # The characters every BERT tokenizer treats as word boundaries (BertNormalizer turns tab, CR and LF into spaces).
 _RUN = re.compile(r"[^ \t\n\r]+")
 _BOUNDARY = re.compile(r"[ \t\n\r]")
-# About 20 MB of cached words. Past it, the cache starts over: hostile input cannot grow it without bound.
-MAX_CACHED_WORDS = 1 << 18
+# The cache's memory budget, counted per entry as the word, its id list and their Python object overheads. Past it
+# the cache starts over, so no input (hostile runs of distinct words included) can grow it without bound.
+MAX_CACHE_BYTES = 32 * 1024 * 1024
+
+
+def _entry_bytes(word: str, pieces: list[int]) -> int:
+    return 120 + len(word) + 36 * len(pieces)  # str and list headers, the characters, a pointer and an int per id
 
 
 class WordPieceIds:
     """``ids(text, max_length)`` and ``count(text)`` for one tokenizer, as ``encode`` (special tokens, truncation)."""
 
-    def __init__(self, tokenizer: Tokenizer, max_cached_words: int = MAX_CACHED_WORDS) -> None:
+    def __init__(self, tokenizer: Tokenizer, max_cache_bytes: int = MAX_CACHE_BYTES) -> None:
         self.tokenizer = tokenizer
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.max_cached_words = max_cached_words
+        self.max_cache_bytes = max_cache_bytes
         self._cache: dict[str, list[int]] = {}
+        self._cache_bytes = 0
         self.prefix, self.suffix = _special_tokens(tokenizer)
         self.word_by_word = _decomposes_into_words(json.loads(tokenizer.to_str()))
 
     @classmethod
-    def from_file(cls, tokenizer_json: Path, max_cached_words: int = MAX_CACHED_WORDS) -> WordPieceIds:
-        return cls(Tokenizer.from_file(str(tokenizer_json)), max_cached_words)
+    def from_file(cls, tokenizer_json: Path, max_cache_bytes: int = MAX_CACHE_BYTES) -> WordPieceIds:
+        return cls(Tokenizer.from_file(str(tokenizer_json)), max_cache_bytes)
 
     def _body(self, text: str) -> list[int]:
         if not self.word_by_word:
@@ -55,9 +61,13 @@ class WordPieceIds:
             pieces = cache.get(word)
             if pieces is None:
                 pieces = list(self.tokenizer.encode(word, add_special_tokens=False).ids)
-                if len(cache) >= self.max_cached_words:
-                    cache.clear()
-                cache[word] = pieces
+                size = _entry_bytes(word, pieces)
+                if size <= self.max_cache_bytes // 16:  # a giant run is encoded, never kept: it cannot evict the rest
+                    if self._cache_bytes + size > self.max_cache_bytes:
+                        cache.clear()
+                        self._cache_bytes = 0
+                    cache[word] = pieces
+                    self._cache_bytes += size
             body += pieces
         return body
 

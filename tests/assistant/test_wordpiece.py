@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
 from assistant.embedding import packaged_model_path
-from assistant.wordpiece import WordPieceIds
+from assistant.wordpiece import WordPieceIds, _entry_bytes
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 TOKENIZER_JSON = packaged_model_path() / "tokenizer.json"
@@ -62,11 +62,17 @@ def test_hostile_text_gets_the_tokenizers_ids(wordpieces: WordPieceIds, parts: l
 
 
 def test_the_cache_is_bounded_and_stays_exact() -> None:
-    small = WordPieceIds.from_file(TOKENIZER_JSON, max_cached_words=4)
+    budget = 3_000
+    small = WordPieceIds.from_file(TOKENIZER_JSON, max_cache_bytes=budget)
     text = "the talks in Istanbul resumed on 16 May 2025 after three years without direct negotiations"
-    for _ in range(2):
-        assert small.ids(text) == reference().encode(text).ids
-        assert len(small._cache) <= 4
+    # Runs without spaces (URLs, hostile uploads) count by their size; one too big for the cache is never kept.
+    long_words = " ".join(f"https://example.org/{i}/{'x' * 200}" for i in range(3))
+    for sample in (text, long_words, text, "a/" * 400):
+        assert small.ids(sample) == reference().encode(sample).ids
+        held = sum(_entry_bytes(word, pieces) for word, pieces in small._cache.items())
+        assert small._cache and held == small._cache_bytes <= budget
+        assert all(_entry_bytes(word, pieces) <= budget // 16 for word, pieces in small._cache.items())
+    assert "a/" * 400 not in small._cache
 
 
 def test_a_tokenizer_that_is_not_word_by_word_gets_the_plain_encode() -> None:
