@@ -100,7 +100,7 @@ class _Terms:
         if (
             keys.shape != (len(offsets) - 1, 2)
             or int(offsets[-1]) != len(flat)
-            or (len(flat) and flat.max() >= len(vocab))
+            or (len(flat) and (flat.min() < 0 or flat.max() >= len(vocab)))
         ):
             raise ValueError("inconsistent terms file")
         return _Terms(keys, offsets, flat, vocab)

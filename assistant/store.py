@@ -587,7 +587,8 @@ class ChunkStore:
         self.put_articles([record])
 
     def put_articles(self, records: Sequence[ArticleRecord]) -> None:
-        """Insert or replace article rows, all in one transaction."""
+        """Insert or replace article rows, all in one transaction (the last record wins for a repeated id)."""
+        records = list({record.article_id: record for record in records}.values())
 
         def put(db: sa.Connection) -> None:
             ids = [record.article_id for record in records]

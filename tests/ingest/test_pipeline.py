@@ -252,3 +252,5 @@ def test_article_records_are_read_and_written_in_batches_past_one_sql_list(
     assert len(store.list_articles()) == n
     assert [found[r.article_id].n_chunks for r in records] == [2] * (SQL_IN_BATCH + 1) + [1] * (n - SQL_IN_BATCH - 1)
     assert store.get_articles([]) == {}
+    store.put_articles([dataclasses.replace(records[0], title="first"), dataclasses.replace(records[0], title="last")])
+    assert store.get_articles([records[0].article_id])[records[0].article_id].title == "last"
