@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     # 0.721 / 0.670, overall recall@5 0.958 / 0.964 / 0.955 / 0.955 / 0.934 / 0.928: a light boost lets a newer
     # statement in without pushing out undated background; a heavy one does.
     recency_weight: float = 0.1
+    # ... and give the newest dated articles a place: the best passage of each of the ``recent_slots`` most recent
+    # dated articles whose passage comes within ``recent_margin`` (cosine) of the top passage is brought into the
+    # top k (``assistant.retrieval.reserve_recent``); the extractive answer adds ``status_recency_bonus`` × recency
+    # to the score of sentences from dated sources and quotes the newest dated source that speaks to the question
+    # (0 turns both off), so "what is the current status" quotes the latest statement rather than an undated
+    # overview. "As of 2024" questions ask about 2024 and get neither.
+    recent_slots: int = 2
+    recent_margin: float = 0.15
+    status_recency_bonus: float = 0.1
     # How dense and keyword lists are merged: reciprocal rank fusion, alpha × dense + (1 − alpha) × BM25 on min–max
     # normalised scores, or adaptive (that sum with alpha 0.5 for questions that name something, 0.8 for the others;
     # see assistant/retrieval.py). All three are measured by `peacetalks eval --retrievers`.

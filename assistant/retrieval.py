@@ -15,13 +15,15 @@ mode.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from assistant.answering.lexical import key_terms
+from assistant.answering.composition import asks_for_newest, newest_must_mention
+from assistant.answering.lexical import content_terms, key_terms
 from assistant.embedding import Embedder
 from assistant.models import UNDATED, Chunk, Evidence, published_day
 from assistant.store import ChunkStore
@@ -128,6 +130,52 @@ def recency_boost(ids: list[str], scores: dict[str, float], day_of: dict[str, in
     return sorted(ids, key=boosted, reverse=True)
 
 
+def reserve_recent(
+    ids: list[str],
+    day_of: dict[str, int],
+    article_of: dict[str, str],
+    cosine: dict[str, float],
+    top: int,
+    slots: int,
+    margin: float,
+    names_ok: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """For a status question, make room in the first ``top`` for the newest dated evidence about the question.
+
+    "What is the current status of the talks?" reads closer to undated overviews ("the peace talks are of
+    paramount importance ...") than to the dated statement that says where things stand. So the ``slots`` most
+    recent dated articles whose best passage is nearly as close to the question as the top passage (cosine within
+    ``margin`` of it) and that passes ``names_ok`` (the retriever checks that it mentions the names the question
+    asks about) each bring that passage into the first ``top``, in place of the lowest-ranked others; the rest of
+    the order is unchanged. Passages of any other date, undated ones included, keep their ranks, so background that
+    answers the question is not pushed out wholesale (a large recency boost did that: see ``Settings``).
+    """
+    if slots <= 0 or not ids:
+        return ids
+    best = max(cosine.get(cid, 0.0) for cid in ids[:top])
+    newest_first = sorted(
+        (
+            cid
+            for cid in ids
+            if day_of[cid] != UNDATED and cosine.get(cid, 0.0) >= best - margin and (names_ok is None or names_ok(cid))
+        ),
+        key=lambda cid: -day_of[cid],  # stable: within one date, fused order
+    )
+    picked: list[str] = []
+    articles: set[str] = set()
+    for cid in newest_first:
+        if len(picked) == slots:
+            break
+        if article_of[cid] not in articles:
+            articles.add(article_of[cid])
+            picked.append(cid)
+    chosen = set(picked)
+    others = [cid for cid in ids if cid not in chosen]
+    keep = max(0, top - len(picked))
+    position = {cid: i for i, cid in enumerate(ids)}
+    return sorted(others[:keep] + picked, key=position.__getitem__) + others[keep:]
+
+
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     """Merge ranked id lists: each id scores Σ 1/(k + rank) over the lists it appears in (rank from 1)."""
     scores: dict[str, float] = {}
@@ -192,6 +240,9 @@ class Retriever:
         recency_weight: float = 0.0,
         fusion: FusionMethod = "adaptive",
         fusion_alpha: float = 0.5,
+        recent_slots: int = 0,
+        recent_margin: float = 0.1,
+        answer_k: int = 5,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -201,6 +252,9 @@ class Retriever:
         self.recency_weight = recency_weight
         self.fusion = fusion
         self.fusion_alpha = fusion_alpha
+        self.recent_slots = recent_slots
+        self.recent_margin = recent_margin
+        self.answer_k = answer_k  # the passages an answer reads: recent ones are brought among them
 
     def run(self, query: str, k: int, filters: RetrievalFilters | None = None) -> list[Evidence]:
         filters = filters or RetrievalFilters()
@@ -240,9 +294,20 @@ class Retriever:
                 {cid: cosine[cid] for cid in pool_ids}, {cid: keyword.score_of(cid) for cid in pool_ids}, alpha
             )
         fused = [cid for cid, _ in fused_scores if cid in chunks]
-        if self.recency_weight > 0 and is_status_question(query):
+        article_of = {cid: chunks[cid].article_id for cid in fused}
+        if is_status_question(query) and (self.recency_weight > 0 or self.recent_slots > 0):
             day_of = {cid: published_day(chunks[cid].metadata.published) for cid in fused}
             fused = recency_boost(fused, dict(fused_scores), day_of, self.recency_weight)
-        article_of = {cid: chunks[cid].article_id for cid in fused}
+            if asks_for_newest(query):
+                names = newest_must_mention(query)
+
+                def names_ok(cid: str) -> bool:
+                    meta = chunks[cid].metadata
+                    return not names or names <= set(content_terms(f"{meta.title}\n{chunks[cid].text}"))
+
+                first = min(k, self.answer_k)
+                fused = reserve_recent(
+                    fused, day_of, article_of, cosine, first, self.recent_slots, self.recent_margin, names_ok
+                )
         top = cap_per_article(fused, article_of, k, self.max_per_article)
         return [Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(top)]

@@ -166,6 +166,7 @@ def build_assistant(
         min_sentence_score=settings.min_sentence_score,
         max_sentences=settings.max_answer_sentences,
         vocabulary=store.vocabulary,
+        status_recency_bonus=settings.status_recency_bonus,
     )
     answerer: Answerer = extractive
     rewriter = None
@@ -183,6 +184,9 @@ def build_assistant(
         recency_weight=settings.recency_weight,
         fusion=settings.fusion,
         fusion_alpha=settings.fusion_alpha,
+        recent_slots=settings.recent_slots,
+        recent_margin=settings.recent_margin,
+        answer_k=settings.top_k,
     )
     verifier = build_verifier(settings, embedder)
     return Assistant(settings, store, retriever, answerer, extractive, verifier, rewriter)

@@ -305,7 +305,15 @@ def compare_retrievers(
     variants: dict[str, dict[str, Any]] = {
         "dense": {"mode": "dense"},
         "keyword": {"mode": "keyword"},
-        DEFAULT_RETRIEVER: {"mode": "hybrid", "fusion": "adaptive"},
+        # the product's own: adaptive fusion plus the date handling of status questions (recency, newest slots)
+        DEFAULT_RETRIEVER: {
+            "mode": "hybrid",
+            "fusion": "adaptive",
+            "recency_weight": settings.recency_weight,
+            "recent_slots": settings.recent_slots,
+            "recent_margin": settings.recent_margin,
+            "answer_k": settings.top_k,
+        },
         "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"},
         f"hybrid-weighted-{settings.fusion_alpha}": {
             "mode": "hybrid",

@@ -142,6 +142,9 @@ def chunking_sweep(
                     recency_weight=settings.recency_weight,
                     fusion=settings.fusion,
                     fusion_alpha=settings.fusion_alpha,
+                    recent_slots=settings.recent_slots,
+                    recent_margin=settings.recent_margin,
+                    answer_k=settings.top_k,
                 )
                 scores = [_retrieval_scores(item, retriever.run(item.question, 10))[1] for item in items]
                 for key in ("recall@5", "mrr@10", "ndcg@10"):

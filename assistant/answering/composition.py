@@ -19,6 +19,7 @@ import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from assistant.analyst import dates
@@ -45,6 +46,24 @@ _STANCE = re.compile(
 )
 
 
+# Status words that ask for the newest state ("as of" alone asks for the state at a date: "as of 2024").
+_NEWEST = re.compile(
+    r"\b(latest|current(ly)?|status|so far|now|today|state of|still|recent(ly)?|newest|most recent|up to date)\b", re.I
+)
+
+
+def asks_for_newest(question: str) -> bool:
+    """Whether the answer should be the newest word on the matter: "what is the latest on ...", "where do the
+    talks stand now". "What were Russia's terms as of 2024?" asks about 2024, not about the newest source."""
+    return bool(_NEWEST.search(question))
+
+
+def newest_must_mention(question: str) -> set[str]:
+    """The names a newest source must mention to answer the question: its key terms without the numbers (the year
+    in "In 2023 Ukraine said it was preparing a summit: what is the latest?" is when it started, not a condition)."""
+    return {term for term in key_terms(question) if not any(ch.isdigit() for ch in term)}
+
+
 def question_kind(question: str) -> QuestionKind:
     """The composition a question asks for (status beats timeline beats stance: "latest position" is status)."""
     if _STATUS.search(question):
@@ -66,6 +85,34 @@ def sentence_day(text: str, published: str | None) -> int:
     if published:
         return dates.sort_key(published[:10])
     return 10**9
+
+
+def status_day(text: str, published: str | None) -> int:
+    """Chronological key of a quoted sentence in a status answer: when its source said it (the article's date), so
+    "we propose to resume the negotiations interrupted in 2022", said on 11 May 2025, reads as the latest word;
+    an undated source falls back to the date the sentence states (``sentence_day``)."""
+    if published and len(published) >= 10:
+        return dates.sort_key(published[:10])
+    return sentence_day(text, None)
+
+
+def states_date_near(text: str, iso: str, days: int = 7) -> bool:
+    """Whether a sentence states a full date within ``days`` of this one (YYYY-MM-DD): "Russia suspended the deal on
+    17 July 2023" in an article of 18 July 2023 is dated by its own words; "the talks interrupted in 2022", said on
+    11 May 2025, is not."""
+    try:
+        anchor = date.fromisoformat(iso[:10])
+    except ValueError:
+        return False
+    for found in dates.find_dates(text, published=iso):
+        if found.basis != "text" or len(found.iso) != 10:
+            continue
+        try:
+            if abs((date.fromisoformat(found.iso) - anchor).days) <= days:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def first_party(text: str, parties: Sequence[str]) -> int:

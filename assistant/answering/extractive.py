@@ -22,7 +22,7 @@ from assistant.answering.base import ABSTAIN_TEXT, Draft, DraftSentence
 from assistant.answering.lexical import PARTIES, content_terms, key_terms
 from assistant.embedding import Embedder
 from assistant.injection import is_instruction
-from assistant.models import Evidence
+from assistant.models import UNDATED, Evidence, published_day
 from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
 
 MIN_SENTENCE_WORDS = 5
@@ -41,6 +41,7 @@ class ScoredSentence:
     score: float
     vector: np.ndarray
     published: str | None = None
+    bonus: float = 0.0  # the recency bonus included in ``score`` (questions about the newest state)
 
 
 class ExtractiveAnswerer:
@@ -55,12 +56,14 @@ class ExtractiveAnswerer:
         min_sentence_score: float = 0.35,
         max_sentences: int = 3,
         vocabulary: Callable[[], set[str]] | None = None,
+        status_recency_bonus: float = 0.0,
     ) -> None:
         self.embedder = embedder
         self.vocabulary = vocabulary  # every content term of the corpus (from the store), for abstention
         self.min_passage_score = min_passage_score
         self.min_sentence_score = min_sentence_score
         self.max_sentences = max_sentences
+        self.status_recency_bonus = status_recency_bonus
 
     def _candidates(self, evidence: list[Evidence]) -> list[tuple[Span, int]]:
         """Sentences of the passages, each once (overlapping chunks repeat sentences), skipping headings/fragments."""
@@ -99,14 +102,77 @@ class ExtractiveAnswerer:
         passage_score = {ev.rank: ev.score for ev in evidence}
         article_of = {ev.rank: ev.chunk.article_id for ev in evidence}
         published_of = {ev.rank: ev.chunk.metadata.published for ev in evidence}
+        recency = self._recency(question, evidence)
         scored = []
         for (span, rank), vec, s_terms in zip(candidates, s_vecs, s_terms_all, strict=True):
             dense = float(vec @ q_vec)
             overlap = sum(idf[t] for t in q_terms & s_terms) / q_weight if q_weight else 0.0
-            score = 0.55 * dense + 0.30 * overlap + 0.15 * passage_score[rank]
-            scored.append(ScoredSentence(span, rank, article_of[rank], score, vec, published_of[rank]))
+            bonus = recency.get(rank, 0.0)
+            score = 0.55 * dense + 0.30 * overlap + 0.15 * passage_score[rank] + bonus
+            scored.append(ScoredSentence(span, rank, article_of[rank], score, vec, published_of[rank], bonus))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
+
+    def _recency(self, question: str, evidence: list[Evidence]) -> dict[int, float]:
+        """For a question about the newest state, a bonus per evidence rank: ``status_recency_bonus`` × where its
+        article's date lies between the oldest and the newest dated passage (1 for the newest). Undated passages get
+        none, and neither do dated ones when they all share one date: an undated article is not known to be older
+        (the Wikipedia page on Resolution 2774 is undated and newer than the dated Bürgenstock communiqué), so being
+        dated alone earns nothing. Other questions get no bonus."""
+        if self.status_recency_bonus <= 0 or not composition.asks_for_newest(question):
+            return {}
+        days = {ev.rank: published_day(ev.chunk.metadata.published) for ev in evidence}
+        dated = [day for day in days.values() if day != UNDATED]
+        if not dated:
+            return {}
+        low, high = min(dated), max(dated)
+        if high == low:
+            return {}
+        return {
+            rank: self.status_recency_bonus * (day - low) / (high - low) for rank, day in days.items() if day != UNDATED
+        }
+
+    def _quote_newest(
+        self,
+        question: str,
+        picked: list[tuple[ScoredSentence, DraftSentence]],
+        scored: list[ScoredSentence],
+        evidence: list[Evidence],
+    ) -> None:
+        """An answer about the newest state quotes the newest dated source that speaks to the question.
+
+        Undated overviews ("the peace talks are of paramount importance") can outscore the statement that says
+        where things stand. So the newest dated passage whose article mentions the names the question asks about
+        (``composition.newest_must_mention``) and holds a sentence above the absolute floor (recency bonus left
+        out) gets that sentence quoted, in the last place (instead of the lowest-scored pick), unless a picked
+        sentence already comes from a source at least as new. The answer is then composed in source-date order
+        and carries "as of" that date."""
+        names = composition.newest_must_mention(question)
+        day_of = {ev.rank: published_day(ev.chunk.metadata.published) for ev in evidence}
+        newest_picked = max((day_of[cand.rank] for cand, _ in picked), default=UNDATED)
+        by_date = sorted((ev for ev in evidence if day_of[ev.rank] != UNDATED), key=lambda ev: -day_of[ev.rank])
+        for ev in by_date:
+            if day_of[ev.rank] <= newest_picked:
+                return
+            meta = ev.chunk.metadata
+            if names and not names <= set(content_terms(f"{meta.title}\n{ev.chunk.text}")):
+                continue
+            best = next(
+                (
+                    cand
+                    for cand in scored
+                    if cand.rank == ev.rank
+                    and cand.score - cand.bonus >= self.min_sentence_score
+                    and not any(_overlaps(s, cand) for s, _ in picked)
+                ),
+                None,
+            )
+            if best is not None:
+                if len(picked) >= self.max_sentences:
+                    picked.pop()
+                quote = DraftSentence(strip_footnotes(best.span.text), [best.rank], {best.rank: best.span})
+                picked.append((best, quote))
+                return
 
     def _abstention_reason(self, question: str, evidence: list[Evidence]) -> str | None:
         """Why the passages cannot answer, judged on the names and numbers the question hinges on, or None.
@@ -140,7 +206,9 @@ class ExtractiveAnswerer:
         disagreeing = False
         scored = self.score_sentences(question, evidence)
         # Keep the answer on point: besides the absolute floor, a sentence must score near the best one.
-        floor = max(self.min_sentence_score, RELATIVE_FLOOR * scored[0].score) if scored else 1.0
+        # (A recency bonus may lift a newer sentence over the floor, but never raises the floor for the others.)
+        best = max((s.score - s.bonus for s in scored), default=0.0)
+        floor = max(self.min_sentence_score, RELATIVE_FLOOR * best) if scored else 1.0
         for cand in scored:
             if cand.score < floor:
                 break
@@ -170,6 +238,8 @@ class ExtractiveAnswerer:
             if len(picked) >= self.max_sentences:
                 continue
             picked.append((cand, DraftSentence(strip_footnotes(cand.span.text), [cand.rank], {cand.rank: cand.span})))
+        if picked and not disagreeing and self.status_recency_bonus > 0 and composition.asks_for_newest(question):
+            self._quote_newest(question, picked, scored, evidence)
         parties = {t for t in content_terms(question) if t in PARTIES}
         if parties and picked:
             # "What did China propose?" answered from passages that never name China answers another question.
@@ -222,11 +292,18 @@ class ExtractiveAnswerer:
 
 
 def compose(question: str, picked: list[tuple[ScoredSentence, DraftSentence]]) -> list[DraftSentence]:
-    """The picked sentences in the order the question asks for (``assistant.answering.composition``): date order
-    for status and timeline questions, grouped by party for stance questions, best first otherwise."""
+    """The picked sentences in the order the question asks for (``assistant.answering.composition``): for status
+    questions in the order their sources said them, for timeline questions in the order things happened, grouped
+    by party for stance questions, best first otherwise."""
     kind = composition.question_kind(question)
     indexed = list(enumerate(picked))
-    if kind in ("status", "timeline"):
+    if kind == "status":  # when each source said it, newest last, each dated source named
+        indexed.sort(key=lambda item: (composition.status_day(item[1][0].span.text, item[1][0].published), item[0]))
+        for _, (scored, draft) in indexed:
+            published = scored.published
+            if published and len(published) >= 10 and not composition.states_date_near(draft.text, published):
+                draft.text = composition.source_date_label(published) + draft.text
+    elif kind == "timeline":  # when each thing happened
         indexed.sort(key=lambda item: (composition.sentence_day(item[1][0].span.text, item[1][0].published), item[0]))
         for _, (scored, draft) in indexed:
             published = scored.published

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.models import UNDATED, published_day
-from assistant.retrieval import RetrievalFilters, Retriever, is_status_question, recency_boost
+from assistant.retrieval import RetrievalFilters, Retriever, is_status_question, recency_boost, reserve_recent
 from assistant.service import Assistant
 
 
@@ -40,6 +40,26 @@ def test_status_questions_and_recency_boost() -> None:
     assert recency_boost(ids, shifted, days, weight=0.5) == ["new", "old", "undated", "weak"]
 
 
+def test_reserve_recent_brings_the_newest_relevant_articles_into_the_answer() -> None:
+    ids = ["overview1", "overview2", "old", "overview3", "overview4", "mid", "new", "new_b", "newest_far"]
+    article = {cid: cid for cid in ids} | {"new_b": "new"}  # two passages of one article
+    day = dict.fromkeys(ids, UNDATED) | {"old": 20220301, "mid": 20250311, "new": 20250511, "new_b": 20250511}
+    day["newest_far"] = 20251101
+    cosine = dict.fromkeys(ids, 0.55) | {"new": 0.46, "new_b": 0.44, "mid": 0.5, "newest_far": 0.2}
+    got = reserve_recent(ids, day, article, cosine, top=5, slots=2, margin=0.15)
+    # the two newest dated articles within the margin (one passage each) take the last two places, in fused order;
+    # the far newer but unrelated passage stays out; nothing is lost
+    assert got[:5] == ["overview1", "overview2", "old", "mid", "new"]
+    assert sorted(got) == sorted(ids)
+    assert got[5:] == ["overview3", "overview4", "new_b", "newest_far"]
+    # already among the first five: the order is unchanged
+    assert reserve_recent(ids, day, article, cosine, top=7, slots=2, margin=0.15) == ids
+    # one slot; no slots; a margin nothing passes
+    assert reserve_recent(ids, day, article, cosine, top=5, slots=1, margin=0.15)[:5] == [*ids[:4], "new"]
+    assert reserve_recent(ids, day, article, cosine, top=5, slots=0, margin=0.15) == ids
+    assert reserve_recent(ids, day, article, cosine, top=5, slots=2, margin=0.01)[:5] == ids[:5]
+
+
 @pytest.mark.slow
 def test_date_range_filter_over_the_corpus(corpus_assistant: Assistant) -> None:
     retriever = Retriever(corpus_assistant.store, corpus_assistant.retriever.embedder)
@@ -59,3 +79,23 @@ def test_status_answer_states_as_of_date(corpus_assistant: Assistant) -> None:
     assert answer.as_of == max(dated)
     plain = corpus_assistant.ask("What did the Istanbul Communiqué propose?")
     assert plain.as_of is None
+
+
+@pytest.mark.slow
+def test_generic_status_question_quotes_the_newest_dated_source(corpus_assistant: Assistant) -> None:
+    """The question users ask most reads closest to undated overviews; the answer must still say where things
+    stand as of the newest dated source, and say when that source said it."""
+    answer = corpus_assistant.ask("What is the current status of the peace talks?")
+    assert not answer.abstained
+    # the newest dated article of the bundled corpus (the Kremlin statement of 11 May 2025) is about the talks
+    newest = max(r.published for r in corpus_assistant.store.list_articles() if r.published)
+    assert answer.as_of == newest
+    cited = next(c for c in answer.citations if c.published == newest)
+    assert cited.published is not None
+    assert composition_label(cited.published) in answer.text
+
+
+def composition_label(published: str) -> str:
+    from assistant.answering.composition import source_date_label
+
+    return source_date_label(published).strip()

@@ -246,3 +246,39 @@ def test_a_two_sided_question_quotes_the_side_its_best_sentences_left_out(embedd
     assert not draft.abstained, draft.text
     assert draft.sentences is not None
     assert any(s.text == jeddah and s.cites == [2] for s in draft.sentences)
+
+
+def test_a_status_answer_quotes_its_newest_dated_source_in_source_order(embedder: Embedder) -> None:
+    """Undated overview sentences outscore the dated statement; a status answer still quotes the newest dated
+    source (in the last place, instead of the weakest overview sentence), labelled with when it was said, and the
+    quotes read in the order their sources said them, undated ones last."""
+    overview = (
+        "The current status of the peace talks underscores the importance of sustained engagement in the talks. "
+        "The status of the peace talks remains a matter of paramount importance for the peace process. "
+        "Peace talks and their current status are crucial to grasping the peace talks."
+    )
+    older = "In March 2025 Ukraine accepted a proposal for a 30-day ceasefire and for immediate negotiations."
+    newest = "We propose that the authorities in Kyiv resume the peace talks they interrupted at the end of 2022."
+    evidence = [
+        _evidence(1, overview, "overview.md", 0.6),
+        _dated(2, older, "jeddah.md", "2025-03-11"),
+        _dated(3, newest, "kremlin.md", "2025-05-11"),
+    ]
+    question = "What is the current status of the peace talks?"
+    plain = ExtractiveAnswerer(embedder, max_sentences=2).run(question, evidence)
+    assert plain.sentences is not None and all(s.cites == [1] for s in plain.sentences)  # what it answered before
+    draft = ExtractiveAnswerer(embedder, max_sentences=2, status_recency_bonus=0.1).run(question, evidence)
+    assert draft.sentences is not None and len(draft.sentences) == 2
+    assert draft.sentences[0].text == "(source dated 11 May 2025) " + newest  # states 2022, said in 2025: labelled
+    assert draft.sentences[0].cites == [3]
+    assert draft.sentences[1].cites == [1]  # undated last
+    # not a status question: no bonus, no newest-source quote
+    other = ExtractiveAnswerer(embedder, max_sentences=2, status_recency_bonus=0.1).run(
+        "What is the importance of the peace talks?", evidence
+    )
+    assert other.sentences is not None and all(s.cites == [1] for s in other.sentences)
+
+
+def _dated(rank: int, text: str, article: str, published: str, score: float = 0.5) -> Evidence:
+    meta = ArticleMetadata(title=article, published=published)
+    return Evidence(Chunk(f"c{rank}", article, 0, text, 500, 500 + len(text), meta), score, rank)
