@@ -7,9 +7,10 @@ names something (a capitalised name, a number, a party: ``key_terms``) weighs BM
 since names and numbers are where embeddings blur; one that names nothing ("what is the best way to ...") is led
 by the dense score (α = 0.8), since BM25 then mostly adds noise. (Reciprocal rank fusion, Cormack et al. 2009, is
 kept as ``rrf``: it measured below both.) Then a per-article cap keeps one article from filling every slot when
-others also match. Each Evidence keeps the chunk's cosine similarity to the query as its ``score`` (keyword-only
-hits are scored from their stored vectors), so the answerer's relevance thresholds mean the same thing in every
-mode.
+others also match. A question about the latest state ranks newer dated passages up and keeps places among the
+first five for the newest dated articles that speak to it (``reserve_recent``). Each Evidence keeps the chunk's
+cosine similarity to the query as its ``score`` (keyword-only hits are scored from their stored vectors), so the
+answerer's relevance thresholds mean the same thing in every mode.
 """
 
 from __future__ import annotations
@@ -295,19 +296,33 @@ class Retriever:
             )
         fused = [cid for cid, _ in fused_scores if cid in chunks]
         article_of = {cid: chunks[cid].article_id for cid in fused}
-        if is_status_question(query) and (self.recency_weight > 0 or self.recent_slots > 0):
-            day_of = {cid: published_day(chunks[cid].metadata.published) for cid in fused}
-            fused = recency_boost(fused, dict(fused_scores), day_of, self.recency_weight)
-            if asks_for_newest(query):
-                names = newest_must_mention(query)
-
-                def names_ok(cid: str) -> bool:
-                    meta = chunks[cid].metadata
-                    return not names or names <= set(content_terms(f"{meta.title}\n{chunks[cid].text}"))
-
-                first = min(k, self.answer_k)
-                fused = reserve_recent(
-                    fused, day_of, article_of, cosine, first, self.recent_slots, self.recent_margin, names_ok
-                )
+        if is_status_question(query):
+            fused = self._newest_first(query, fused, dict(fused_scores), chunks, cosine, article_of, k)
         top = cap_per_article(fused, article_of, k, self.max_per_article)
         return [Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(top)]
+
+    def _newest_first(
+        self,
+        query: str,
+        fused: list[str],
+        scores: dict[str, float],
+        chunks: dict[str, Chunk],
+        cosine: dict[str, float],
+        article_of: dict[str, str],
+        k: int,
+    ) -> list[str]:
+        """A status question's ranking: newer dated passages ranked up (``recency_boost``), and, when it asks for
+        the newest state, the newest dated articles that speak to it given places among the passages the answer
+        reads (``reserve_recent``)."""
+        day_of = {cid: published_day(chunks[cid].metadata.published) for cid in fused}
+        fused = recency_boost(fused, scores, day_of, self.recency_weight)
+        if self.recent_slots <= 0 or not asks_for_newest(query):
+            return fused
+        names = newest_must_mention(query)
+
+        def names_ok(cid: str) -> bool:
+            chunk = chunks[cid]
+            return not names or names <= set(content_terms(f"{chunk.metadata.title}\n{chunk.text}"))
+
+        first = min(k, self.answer_k)
+        return reserve_recent(fused, day_of, article_of, cosine, first, self.recent_slots, self.recent_margin, names_ok)
