@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.answering.composition import asks_for_newest, newest_must_mention
-from assistant.answering.lexical import content_terms, key_terms
+from assistant.answering.composition import asks_for_newest, mentions, newest_must_mention
+from assistant.answering.lexical import key_terms
 from assistant.embedding import Embedder
 from assistant.models import UNDATED, Chunk, Evidence, published_day
 from assistant.store import ChunkStore
@@ -321,8 +321,7 @@ class Retriever:
         names = newest_must_mention(query)
 
         def names_ok(cid: str) -> bool:
-            chunk = chunks[cid]
-            return not names or names <= set(content_terms(f"{chunk.metadata.title}\n{chunk.text}"))
+            return mentions(names, chunks[cid].metadata.title, chunks[cid].text)
 
         first = min(k, self.answer_k)
         return reserve_recent(fused, day_of, article_of, cosine, first, self.recent_slots, self.recent_margin, names_ok)

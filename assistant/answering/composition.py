@@ -64,6 +64,11 @@ def newest_must_mention(question: str) -> set[str]:
     return {term for term in key_terms(question) if not any(ch.isdigit() for ch in term)}
 
 
+def mentions(names: set[str], title: str, text: str) -> bool:
+    """Whether a passage (its article's title and its text) mentions every one of ``names`` (normalised terms)."""
+    return not names or names <= set(content_terms(f"{title}\n{text}"))
+
+
 def question_kind(question: str) -> QuestionKind:
     """The composition a question asks for (status beats timeline beats stance: "latest position" is status)."""
     if _STATUS.search(question):

@@ -154,8 +154,7 @@ class ExtractiveAnswerer:
         for ev in by_date:
             if day_of[ev.rank] <= newest_picked:
                 return
-            meta = ev.chunk.metadata
-            if names and not names <= set(content_terms(f"{meta.title}\n{ev.chunk.text}")):
+            if not composition.mentions(names, ev.chunk.metadata.title, ev.chunk.text):
                 continue
             best = next(
                 (
@@ -297,17 +296,18 @@ def compose(question: str, picked: list[tuple[ScoredSentence, DraftSentence]]) -
     by party for stance questions, best first otherwise."""
     kind = composition.question_kind(question)
     indexed = list(enumerate(picked))
-    if kind == "status":  # when each source said it, newest last, each dated source named
-        indexed.sort(key=lambda item: (composition.status_day(item[1][0].span.text, item[1][0].published), item[0]))
+    if kind in ("status", "timeline"):
+        # status: when each source said it (a quote not dated by its own words near its source's date is labelled);
+        # timeline: when each thing happened (a quote that states no dated year is labelled)
+        day, dated_by_its_words = (
+            (composition.status_day, composition.states_date_near)
+            if kind == "status"
+            else (composition.sentence_day, composition.states_a_date)
+        )
+        indexed.sort(key=lambda item: (day(item[1][0].span.text, item[1][0].published), item[0]))
         for _, (scored, draft) in indexed:
             published = scored.published
-            if published and len(published) >= 10 and not composition.states_date_near(draft.text, published):
-                draft.text = composition.source_date_label(published) + draft.text
-    elif kind == "timeline":  # when each thing happened
-        indexed.sort(key=lambda item: (composition.sentence_day(item[1][0].span.text, item[1][0].published), item[0]))
-        for _, (scored, draft) in indexed:
-            published = scored.published
-            if published and len(published) >= 10 and not composition.states_a_date(draft.text, published):
+            if published and len(published) >= 10 and not dated_by_its_words(draft.text, published):
                 draft.text = composition.source_date_label(published) + draft.text
     elif kind == "stance":
         parties = composition.question_parties(question)
