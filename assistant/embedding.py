@@ -35,7 +35,8 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -506,14 +507,65 @@ def _self_check(reference: _TorchModel, model_path: Path, onnx_file: Path, backe
 
 
 class LangChainEmbeddings(Embeddings):
-    """Adapter so LangChain's vector store and indexing API embed with our model (and report progress)."""
+    """Adapter so LangChain's vector store and indexing API embed with our model (and report progress).
+
+    ``embed_ahead`` lets ingest embed the texts it will write next in a background thread while the current ones
+    are written: ``embed_documents`` then finds their vectors ready instead of computing them.
+    """
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self.on_progress: ProgressCallback | None = None
+        self._ahead: dict[str, tuple[Future[np.ndarray], int]] = {}
+
+    @contextmanager
+    def embed_ahead(self) -> Iterator[Callable[[Sequence[str]], None]]:
+        """Within the block, ``submit(texts)`` embeds texts in a background thread, in the order submitted.
+
+        Ingest chunks an article, and writes a group to Chroma, the record manager and SQLite, between two embedding
+        calls: about a tenth of its time on two cores, mostly on one of them. Embedding what comes next meanwhile
+        keeps both cores busy. The vectors are the ones ``embed_documents`` would compute (for int8 exactly: one
+        text per run), so a store does not depend on it. A failed batch is embedded again on demand, where the
+        caller's error handling sees the error. On leaving the block, batches not started are dropped and none is
+        waited for.
+        """
+        pool = ThreadPoolExecutor(1, thread_name_prefix="peacetalks-embed-ahead")
+
+        def submit(texts: Sequence[str]) -> None:
+            batch = list(texts)
+            if batch:
+                future = pool.submit(self.embedder.embed_texts, batch, self._report)
+                for row, text in enumerate(batch):
+                    self._ahead[text] = (future, row)
+
+        try:
+            yield submit
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._ahead.clear()
+
+    def _report(self, done: int) -> None:
+        if self.on_progress:
+            self.on_progress(done)
+
+    def _embedded_ahead(self, text: str) -> np.ndarray | None:
+        """The vector of ``text`` if it was embedded ahead (waiting for its batch if it is still running)."""
+        future, row = self._ahead.get(text, (None, 0))
+        if future is None:
+            return None
+        try:
+            return future.result()[row]
+        except Exception:  # failed or cancelled: embedding it again raises the error where the caller handles it
+            return None
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_texts(texts, self.on_progress).tolist()
+        ready = {t: v for t in dict.fromkeys(texts) if (v := self._embedded_ahead(t)) is not None}
+        if not ready:
+            return self.embedder.embed_texts(texts, self.on_progress).tolist()
+        rest = [t for t in texts if t not in ready]
+        if rest:
+            ready.update(zip(rest, self.embedder.embed_texts(rest, self.on_progress), strict=True))
+        return np.stack([ready[t] for t in texts]).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.embed_query(text).tolist()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,7 +94,7 @@ class ArticleWork:
     existed: bool
 
 
-def _groups(work: list[ArticleWork], size: int) -> Iterator[list[ArticleWork]]:
+def _groups(work: Iterable[ArticleWork], size: int) -> Iterator[list[ArticleWork]]:
     group: list[ArticleWork] = []
     count = 0
     for item in work:
@@ -185,9 +185,9 @@ class IngestPipeline:
         else:
             self.store.keyword  # noqa: B018 -- the property refreshes the cache
 
-    def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> list[ArticleWork]:
-        """Chunk what changed; unchanged articles (same bytes, same chunking and model) are skipped here."""
-        work: list[ArticleWork] = []
+    def _plan(self, loaded: list[tuple[str, Article]], report: IngestReport) -> Iterator[ArticleWork]:
+        """Chunk what changed, article by article as the caller asks for them (so embedding can start after the
+        first group); unchanged articles (same bytes, same chunking and model) are skipped here."""
         records = self.store.get_articles([article.article_id for _, article in loaded])
         moved = []
         for root, article in loaded:
@@ -205,21 +205,32 @@ class IngestPipeline:
             if not chunks:
                 report.errors.append(IngestProblem(article.path, "no text to index after chunking"))
                 continue
-            work.append(ArticleWork(root, article, chunks, existed=article.article_id in records))
+            yield ArticleWork(root, article, chunks, existed=article.article_id in records)
         self.store.put_articles(moved)
-        return work
 
-    def _sync(self, work: list[ArticleWork], report: IngestReport) -> None:
-        """Index the work in groups of whole articles, so many small articles share one embedding batch."""
-        total = sum(len(item.chunks) for item in work)
+    def _sync(self, planned: Iterable[ArticleWork], report: IngestReport) -> None:
+        """Index the work in groups of whole articles, so many small articles share one embedding batch.
+
+        Embedding runs ahead (``LangChainEmbeddings.embed_ahead``): each group of new articles is handed to a
+        background thread as soon as it is chunked, and is embedded while earlier groups are written, so the cores
+        never wait for chunking or writes. Changed articles are left to ``index()``, which embeds only their chunks
+        not already stored.
+        """
         embeddings = self.store.vector_store.embeddings
-        with tqdm(total=total, unit="chunk", desc="embedding", disable=not self.show_progress or total == 0) as bar:
+        # No bar until something is embedded (delay), so a re-sync with nothing to do prints nothing.
+        with tqdm(total=0, unit="chunk", desc="embedding", disable=not self.show_progress, delay=1e-3) as bar:
             embeddings.on_progress = bar.update
             try:
-                for group in _groups(work, GROUP_CHUNKS):
-                    skipped_before = report.chunks_skipped
-                    self._sync_group(group, report)
-                    bar.update(report.chunks_skipped - skipped_before)  # kept chunks never reach the embedder
+                with embeddings.embed_ahead() as submit:
+                    groups = []
+                    for group in _groups(planned, GROUP_CHUNKS):
+                        submit([c.text for item in group if not item.existed for c in item.chunks])
+                        groups.append(group)
+                    bar.total = sum(len(item.chunks) for group in groups for item in group)
+                    for group in groups:
+                        skipped_before = report.chunks_skipped
+                        self._sync_group(group, report)
+                        bar.update(report.chunks_skipped - skipped_before)  # kept chunks never reach the embedder
             finally:
                 embeddings.on_progress = None
 

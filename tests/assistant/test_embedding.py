@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embedding import BACKENDS, CACHE_MAX_CALL, Embedder, embedder_options, physical_cores
+from assistant.embedding import (
+    BACKENDS,
+    CACHE_MAX_CALL,
+    Embedder,
+    LangChainEmbeddings,
+    embedder_options,
+    physical_cores,
+)
 
 
 def test_settings_choose_the_backend_and_its_cache(tmp_path: Path) -> None:
@@ -47,3 +55,60 @@ def test_large_calls_bypass_the_cache_and_keep_order(embedder: Embedder) -> None
     assert vectors.shape == (len(texts), embedder.dimension)
     assert np.allclose(vectors[3], embedder.embed_texts([texts[3]])[0], atol=1e-5)
     assert np.allclose(vectors[-1], embedder.embed_texts([texts[-1]])[0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_embedding_ahead_embeds_each_text_once_with_the_same_vectors(embedder: Embedder) -> None:
+    """Ingest hands groups to ``embed_ahead`` before writing them: ``embed_documents`` must then return those
+    vectors without embedding again, embed only what was not handed ahead, and change no vector."""
+    lc = LangChainEmbeddings(embedder)
+    first = [f"Ahead test {i}: the delegations met in Istanbul on day {i} of the talks." for i in range(5)]
+    second = [f"Ahead test {i}: the ceasefire proposal was discussed in Jeddah, round {i}." for i in range(4)]
+    extra = "Ahead test: a sentence nobody handed ahead."
+    reported: list[int] = []
+    lc.on_progress = reported.append
+    before = embedder.texts_embedded
+    with lc.embed_ahead() as submit:
+        submit(first)
+        submit(second)
+        got_first = np.asarray(lc.embed_documents(first))
+        got_mixed = np.asarray(lc.embed_documents([second[2], extra, second[0]]))
+    assert embedder.texts_embedded - before == len(first) + len(second) + 1
+    assert sum(reported) == len(first) + len(second) + 1  # the progress bar hears of the work done ahead too
+    reference = embedder._embed([*first, second[2], extra, second[0]], None)
+    assert np.allclose(got_first, reference[:5], atol=1e-5)
+    assert np.allclose(got_mixed, reference[5:], atol=1e-5)
+    assert not lc._ahead  # nothing is kept once the block is left
+
+
+@pytest.mark.slow
+def test_a_failed_batch_ahead_is_embedded_again_on_demand(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    lc = LangChainEmbeddings(embedder)
+    texts = ["Ahead failure test: the grain corridor reopened.", "Ahead failure test: prisoners were exchanged."]
+    real = embedder.embed_texts
+    calls: list[int] = []
+
+    def fails_first(batch: list[str], on_progress: object = None) -> np.ndarray:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("simulated failure ahead")
+        return real(batch, on_progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "embed_texts", fails_first)
+    with lc.embed_ahead() as submit:
+        submit(texts)
+        vectors = np.asarray(lc.embed_documents(texts))
+    assert calls == [2, 2]  # the failed batch ahead, then the caller's own call
+    assert np.allclose(vectors, embedder._embed(texts, None), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_batches_not_started_are_dropped_when_the_block_ends(embedder: Embedder) -> None:
+    lc = LangChainEmbeddings(embedder)
+    before = embedder.texts_embedded
+    batches = [[f"Ahead drop test batch {b} sentence {i} about a summit." for i in range(20)] for b in range(10)]
+    with lc.embed_ahead() as submit:
+        for batch in batches:
+            submit(batch)
+    time.sleep(1.5)  # enough for a started batch of 20 to finish, far less than all 200 texts would take
+    assert embedder.texts_embedded - before < 200

@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import ingest.pipeline as pipeline_module
 from assistant.store import ChunkStore, StoreError
 from ingest.pipeline import IngestPipeline, remove_articles
 
@@ -254,3 +256,22 @@ def test_article_records_are_read_and_written_in_batches_past_one_sql_list(
     assert store.get_articles([]) == {}
     store.put_articles([dataclasses.replace(records[0], title="first"), dataclasses.replace(records[0], title="last")])
     assert store.get_articles([records[0].article_id])[records[0].article_id].title == "last"
+
+
+def test_groups_embedded_ahead_are_embedded_once_and_stored_as_embedded(
+    store_and_pipeline: tuple[ChunkStore, IngestPipeline], small_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedding runs ahead of the writes (one article per group here, so later groups are embedded while earlier
+    ones are written): every chunk is embedded exactly once, and Chroma holds the model's vector of its text."""
+    monkeypatch.setattr(pipeline_module, "GROUP_CHUNKS", 1)
+    store, pipeline = store_and_pipeline
+    store.embedder._cache.clear()  # earlier tests embedded these texts: the model must see each of them again
+    before = store.embedder.texts_embedded
+    report = pipeline.run([small_corpus])
+    assert report.ok and len(report.added) == 4
+    assert store.embedder.texts_embedded - before == report.chunks_embedded == store.count()
+    chunks, vectors = store.get_chunks_with_vectors(store.all_chunk_ids())
+    expected = store.embedder._embed([c.text for c in chunks], None)
+    stored = np.stack([vectors[c.chunk_id] for c in chunks])
+    assert float(np.min(np.sum(stored * expected, axis=1))) > 0.9999
+    assert_consistent(store)
