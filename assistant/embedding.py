@@ -536,7 +536,9 @@ class LangChainEmbeddings(Embeddings):
             if batch:
                 future = pool.submit(self.embedder.embed_texts, batch, self._report)
                 for row, text in enumerate(batch):
-                    self._ahead[text] = (future, row)
+                    # A text already handed ahead keeps its earlier batch: waiting for a later one would hold up
+                    # the writes of the group that needs it (repeated paragraphs make repeated chunks).
+                    self._ahead.setdefault(text, (future, row))
 
         try:
             yield submit

@@ -15,7 +15,6 @@ answerer's relevance thresholds mean the same thing in every mode.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.answering.composition import asks_for_newest, mentions, newest_must_mention
+from assistant.answering.composition import asks_for_newest, is_status_question, mentions, newest_must_mention
 from assistant.answering.lexical import key_terms
 from assistant.embedding import Embedder
 from assistant.models import UNDATED, Chunk, Evidence, published_day
@@ -99,18 +98,6 @@ class RetrievalFilters:
     @property
     def active(self) -> bool:
         return self.to_where() is not None
-
-
-_STATUS_QUESTION = re.compile(
-    r"\b(latest|current(?:ly)?|now|recent(?:ly)?|so far|as of|still|status|today|newest|most recent|"
-    r"up to date|where do .* stand)\b",
-    re.IGNORECASE,
-)
-
-
-def is_status_question(question: str) -> bool:
-    """ "What is the latest on ...", "current status", "so far": questions whose answer changes with time."""
-    return bool(_STATUS_QUESTION.search(question))
 
 
 def recency_boost(ids: list[str], scores: dict[str, float], day_of: dict[str, int], weight: float) -> list[str]:

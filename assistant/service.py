@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from langchain_core.language_models import BaseChatModel
 
 from assistant.answering.base import ABSTAIN_TEXT, Answerer, Draft
+from assistant.answering.composition import is_status_question
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.llm import LLMAnswerer, make_chat_model
 from assistant.chat import FollowUpRewriter, Turn, standalone_question
@@ -21,7 +22,7 @@ from assistant.config import Settings
 from assistant.embedding import Embedder, embedder_options
 from assistant.models import Answer, Citation, Timings
 from assistant.offline import apply_offline_environment
-from assistant.retrieval import RetrievalFilters, Retriever, is_status_question
+from assistant.retrieval import RetrievalFilters, Retriever
 from assistant.store import ChunkStore
 from assistant.support import LexicalSemanticJudge, LLMJudge
 from assistant.text import has_lone_surrogates, replace_lone_surrogates

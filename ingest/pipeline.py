@@ -32,6 +32,7 @@ from langchain_core.indexing import index
 from tqdm import tqdm
 
 from assistant.config import Settings
+from assistant.keyword import import_bm25s_in_background
 from assistant.locks import file_lock
 from assistant.models import Article, Chunk
 from assistant.store import ArticleRecord, ChunkStore, StoreError, StoreUnavailableError
@@ -217,6 +218,7 @@ class IngestPipeline:
         not already stored.
         """
         embeddings = self.store.vector_store.embeddings
+        import_bm25s_in_background()  # needed by the publish at the end; imported while the cores embed
         # No bar until something is embedded (delay), so a re-sync with nothing to do prints nothing.
         with tqdm(total=0, unit="chunk", desc="embedding", disable=not self.show_progress, delay=1e-3) as bar:
             embeddings.on_progress = bar.update

@@ -35,7 +35,14 @@ SAME_TOPIC_COSINE = 0.75
 # At most this many specifics only one side gives: more means they simply talk about different things.
 MAX_DIFFERING_SPECIFICS = 2
 
-_STATUS = re.compile(r"\b(latest|current(ly)?|status|so far|now|today|state of|still|recent(ly)?|as of)\b", re.I)
+# Words of a question about how things stand: the newest state ("latest", "where do the talks stand now") ...
+_NEWEST_WORDS = (
+    r"latest|current(?:ly)?|status|so far|now|today|state of|still|recent(?:ly)?|newest|most recent|up to date|"
+    r"where (?:do|does) .* stand"
+)
+_NEWEST = re.compile(rf"\b({_NEWEST_WORDS})\b", re.I)
+# ... or the state at a date ("what were Russia's terms as of 2024?"). One list for retrieval and the answer.
+_STATUS = re.compile(rf"\b({_NEWEST_WORDS}|as of)\b", re.I)
 _TIMELINE = re.compile(
     r"\b(when|timeline|chronolog\w*|sequence|history|what happened|since|until|before|after|first|then)\b", re.I
 )
@@ -46,10 +53,11 @@ _STANCE = re.compile(
 )
 
 
-# Status words that ask for the newest state ("as of" alone asks for the state at a date: "as of 2024").
-_NEWEST = re.compile(
-    r"\b(latest|current(ly)?|status|so far|now|today|state of|still|recent(ly)?|newest|most recent|up to date)\b", re.I
-)
+def is_status_question(question: str) -> bool:
+    """A question whose answer changes with time ("what is the latest on ...", "current status", "so far", "as of
+    2024"): retrieval ranks newer dated passages up, the answer reads in date order and says "as of" its newest
+    source."""
+    return bool(_STATUS.search(question))
 
 
 def asks_for_newest(question: str) -> bool:
@@ -71,7 +79,7 @@ def mentions(names: set[str], title: str, text: str) -> bool:
 
 def question_kind(question: str) -> QuestionKind:
     """The composition a question asks for (status beats timeline beats stance: "latest position" is status)."""
-    if _STATUS.search(question):
+    if is_status_question(question):
         return "status"
     if _TIMELINE.search(question):
         return "timeline"

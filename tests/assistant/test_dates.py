@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.composition import is_status_question
 from assistant.models import UNDATED, published_day
-from assistant.retrieval import RetrievalFilters, Retriever, is_status_question, recency_boost, reserve_recent
+from assistant.retrieval import RetrievalFilters, Retriever, recency_boost, reserve_recent
 from assistant.service import Assistant
 
 
@@ -30,6 +31,8 @@ def test_status_questions_and_recency_boost() -> None:
     assert is_status_question("What is the latest on the ceasefire talks?")
     assert is_status_question("Where do the negotiations currently stand?")
     assert not is_status_question("What did the Istanbul Communiqué propose?")
+    assert is_status_question("Where does the grain deal stand?")
+    assert is_status_question("What were Russia's terms as of 2024?")
     ids = ["old", "undated", "new", "weak"]
     scores = {"old": 1.0, "undated": 0.95, "new": 0.9, "weak": 0.0}
     days = {"old": 20220301, "undated": UNDATED, "new": 20250511, "weak": 20220301}

@@ -112,3 +112,25 @@ def test_batches_not_started_are_dropped_when_the_block_ends(embedder: Embedder)
             submit(batch)
     time.sleep(1.5)  # enough for a started batch of 20 to finish, far less than all 200 texts would take
     assert embedder.texts_embedded - before < 200
+
+
+@pytest.mark.slow
+def test_a_text_handed_ahead_twice_is_taken_from_its_first_batch(embedder: Embedder) -> None:
+    """Repeated paragraphs make repeated chunks in later groups: the group that needs a text first must not wait
+    for the later batch that repeats it (that held ingest's writes back until the end)."""
+    lc = LangChainEmbeddings(embedder)
+    repeated = "Ahead repeat test: the talks resumed in Istanbul."
+    later = [
+        repeated,
+        *(
+            f"Ahead repeat test {i}: a long later batch about exchanges of prisoners."
+            for i in range(CACHE_MAX_CALL + 50)
+        ),
+    ]
+    before = embedder.texts_embedded
+    with lc.embed_ahead() as submit:
+        submit([repeated])
+        submit(later)
+        lc.embed_documents([repeated])
+        embedded_when_it_returned = embedder.texts_embedded - before
+    assert embedded_when_it_returned < 1 + len(later)  # it returned before the later batch was done

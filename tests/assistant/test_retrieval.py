@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from assistant.retrieval import (
 from assistant.service import Assistant
 from assistant.store import ChunkStore
 from ingest.pipeline import IngestPipeline
+from tests.conftest import REPO_ROOT
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:
@@ -99,6 +102,22 @@ def test_keyword_hits_score_chunks_beyond_the_top(tmp_path: Path) -> None:
     assert hits.score_of("c4") == 0.0 and hits.score_of("not-indexed") == 0.0
     filtered = index.search_scored("Minsk ceasefire", 1, lambda meta: meta.get("publisher") == "P")
     assert filtered.score_of("c3") == 0.0 and filtered.score_of("c2") > 0  # the filter applies to every score
+
+
+def test_bm25s_is_imported_in_the_background() -> None:
+    """Ingest starts the bm25s import early so its 0.5 s overlaps the embedding: the call returns at once, and the
+    library is loaded in its thread (a fresh interpreter, so nothing imported it before)."""
+    script = (
+        "import sys, threading, time\n"
+        "from assistant.keyword import import_bm25s_in_background\n"
+        "assert 'bm25s' not in sys.modules\n"
+        "started = time.perf_counter(); import_bm25s_in_background(); returned = time.perf_counter() - started\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'peacetalks-import-bm25s': t.join()\n"
+        "print('bm25s' in sys.modules, returned < 0.1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert done.stdout.split() == ["True", "True"]
 
 
 def test_cap_per_article_then_refill() -> None:
