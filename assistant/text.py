@@ -140,3 +140,26 @@ def is_prose_sentence(text: str, min_words: int = 5) -> bool:
     """A real sentence, not a heading, breadcrumb or caption: enough words and terminal punctuation."""
     core = strip_footnotes(text).rstrip("\"'”’) ")
     return len(core.split()) >= min_words and core.endswith((".", "!", "?", "…", ":", ";"))
+
+
+# Sentences about the article itself or addressed to its reader (web articles are full of them: "In this article,
+# we will delve into ...", "Let's dive right into what's happening now.", "Understanding X is crucial to grasping
+# Y."). Deliberately narrow: a speaker's "we propose ..." is a claim and stays.
+_SIGNPOST = re.compile(
+    r"\b(?:let's|let us)\b"
+    r"|\bin this (?:article|post|piece|blog|section|report|guide)\b"
+    r"|\bwe(?: will|'ll| are going to| aim to| hope to)? "
+    r"(?:delve|dive|explore|break down|walk you|take a (?:closer )?look)"
+    r"|\bwe aim to\b"
+    r"|\b(?:keep(?:ing)? you (?:informed|updated|posted)|stay tuned|read on)\b"
+    r"|^(?:understanding|identifying|exploring|analy[sz]ing|examining|knowing)\b[^.!?]*"
+    r"\b(?:is|are) (?:crucial|essential|key|important|vital|necessary)\b",
+    re.IGNORECASE,
+)
+
+
+def is_signpost(text: str) -> bool:
+    """A sentence that talks about the text or to its reader, or asks a question: nothing a citation can support,
+    so the extractive answer never quotes it."""
+    core = strip_footnotes(text).rstrip("\"'”’) ")
+    return core.endswith("?") or bool(_SIGNPOST.search(core))

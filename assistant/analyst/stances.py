@@ -60,7 +60,7 @@ from assistant.embedding import Embedder
 from assistant.models import Chunk, Evidence
 from assistant.store import ChunkStore
 from assistant.support import SupportJudge, SupportVerdict
-from assistant.text import is_prose_sentence, split_sentences, strip_footnotes
+from assistant.text import is_prose_sentence, is_signpost, split_sentences, strip_footnotes
 
 NO_STATEMENT = "no statement in the corpus"
 CUE_WINDOW_WORDS = 10  # a position word at most this many words after the party's name makes it the holder
@@ -267,7 +267,7 @@ def extract_candidates(article: ArticleInfo, units: Sequence[Unit]) -> list[Cand
                 inherited = as_of[1]
             if _AS_OF.match(text):
                 as_of = (unit.index, _stated_date(text))
-        if not is_prose_sentence(text, 5):
+        if not is_prose_sentence(text, 5) or is_signpost(text):  # "let's break down where they stand" holds none
             continue
         issues = [issue for issue in ISSUES if issue.pattern.search(text)] or title_issues
         if not issues:

@@ -62,7 +62,7 @@ from assistant.embedding import Embedder, ProgressCallback
 from assistant.store import ChunkStore
 from assistant.support import LexicalSemanticJudge, SupportJudge
 
-VIEWS_VERSION = 1
+VIEWS_VERSION = 2  # 2: signposts hold no stance and are never quoted
 STATE_FILE = "state.json"
 
 

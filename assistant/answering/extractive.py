@@ -23,7 +23,7 @@ from assistant.answering.lexical import PARTIES, content_terms, key_terms
 from assistant.embedding import Embedder
 from assistant.injection import is_instruction
 from assistant.models import UNDATED, Evidence, published_day
-from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
+from assistant.text import Span, is_prose_sentence, is_signpost, split_sentences, strip_footnotes
 
 MIN_SENTENCE_WORDS = 5
 NEAR_DUPLICATE_COSINE = 0.88
@@ -66,7 +66,8 @@ class ExtractiveAnswerer:
         self.status_recency_bonus = status_recency_bonus
 
     def _candidates(self, evidence: list[Evidence]) -> list[tuple[Span, int]]:
-        """Sentences of the passages, each once (overlapping chunks repeat sentences), skipping headings/fragments."""
+        """Sentences of the passages, each once (overlapping chunks repeat sentences), skipping headings, fragments,
+        signposts ("In this article, we will delve into ...": they claim nothing) and text addressed to an AI."""
         seen: set[tuple[str, int, int]] = set()
         out = []
         for ev in evidence:
@@ -80,7 +81,12 @@ class ExtractiveAnswerer:
                     units.append(Span(joined, prev.start, span.end))
                 for unit in units:
                     key = (ev.chunk.article_id, unit.start, unit.end)
-                    if key in seen or not is_prose_sentence(unit.text, MIN_SENTENCE_WORDS) or is_instruction(unit.text):
+                    if (
+                        key in seen
+                        or not is_prose_sentence(unit.text, MIN_SENTENCE_WORDS)
+                        or is_signpost(unit.text)
+                        or is_instruction(unit.text)
+                    ):
                         continue
                     seen.add(key)
                     out.append((unit, ev.rank))

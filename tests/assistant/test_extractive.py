@@ -282,3 +282,21 @@ def test_a_status_answer_quotes_its_newest_dated_source_in_source_order(embedder
 def _dated(rank: int, text: str, article: str, published: str, score: float = 0.5) -> Evidence:
     meta = ArticleMetadata(title=article, published=published)
     return Evidence(Chunk(f"c{rank}", article, 0, text, 500, 500 + len(text), meta), score, rank)
+
+
+def test_signposts_are_never_quoted(embedder: Embedder) -> None:
+    """The seed article's "In this article, we will delve into the latest news ..." reads close to "what is the
+    latest on the peace talks?" and was quoted as an answer; it states nothing, so the claim beside it is quoted."""
+    passage = (
+        "In this article, we will delve into the latest news surrounding the peace talks. "
+        "Let's dive right into what's happening now with the peace talks. "
+        "So, what is the latest news on the peace talks? "
+        "The latest round of the peace talks was held in Istanbul on 16 May 2025."
+    )
+    draft = ExtractiveAnswerer(embedder).run(
+        "What is the latest news on the peace talks?", [_evidence(1, passage, "a.md")]
+    )
+    assert draft.sentences is not None
+    assert [s.text for s in draft.sentences] == [
+        "The latest round of the peace talks was held in Istanbul on 16 May 2025."
+    ]

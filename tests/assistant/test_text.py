@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text import Span, is_prose_sentence, split_sentences, strip_footnotes
+from assistant.text import Span, is_prose_sentence, is_signpost, split_sentences, strip_footnotes
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -155,3 +155,31 @@ def test_a_list_number_stays_with_its_item() -> None:
         "2.\nAdopt measures.",
         "(3) Hold talks.",
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "In this article, we will delve into the latest news surrounding the Russia-Ukraine peace talks.",
+        "We aim to deliver an insightful analysis, keeping you informed about the diplomatic efforts underway.",
+        "Now, let's talk about the roadblocks.",
+        "Understanding the current status of negotiations is crucial to grasping the complexities of the situation.",
+        "So, what could happen, and what does it all mean in the long run?",
+        "Here, we explore what the ceasefire would mean.",
+    ],
+)
+def test_signposts_are_recognised(sentence: str) -> None:
+    assert is_signpost(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "In this connection, despite everything, we propose that the authorities in Kiev should resume the talks.",
+        "The negotiations in Turkey produced the Istanbul Communiqué.",
+        "Understanding was reached on the exchange of prisoners.",
+        "The report said that the talks in this round were crucial.",
+    ],
+)
+def test_claims_are_not_signposts(sentence: str) -> None:
+    assert not is_signpost(sentence)
