@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +83,9 @@ class IngestReport:
 # Articles are indexed in groups of about this many chunks: large enough to batch the embedding of many small
 # articles, small enough that a failed group is cheap to retry article by article.
 GROUP_CHUNKS = 256
+# New chunks are handed to the embedder ahead in batches of at least this many, as soon as they are chunked: enough
+# texts to keep both embedding threads busy, few enough that embedding starts after the first article or two.
+AHEAD_CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,20 @@ def _groups(work: Iterable[ArticleWork], size: int) -> Iterator[list[ArticleWork
         count += len(item.chunks)
     if group:
         yield group
+
+
+def _handed_ahead(work: Iterable[ArticleWork], submit: Callable[[Sequence[str]], None]) -> Iterator[ArticleWork]:
+    """``work`` as it comes, with new articles' chunk texts handed to ``submit`` every ``AHEAD_CHUNKS`` chunks and
+    at the end. Changed articles are left out: ``index()`` embeds only their chunks not already stored."""
+    pending: list[str] = []
+    for item in work:
+        if not item.existed:
+            pending.extend(c.text for c in item.chunks)
+        if len(pending) >= AHEAD_CHUNKS:
+            submit(pending)
+            pending = []
+        yield item
+    submit(pending)
 
 
 @contextmanager
@@ -212,10 +229,10 @@ class IngestPipeline:
     def _sync(self, planned: Iterable[ArticleWork], report: IngestReport) -> None:
         """Index the work in groups of whole articles, so many small articles share one embedding batch.
 
-        Embedding runs ahead (``LangChainEmbeddings.embed_ahead``): each group of new articles is handed to a
-        background thread as soon as it is chunked, and is embedded while earlier groups are written, so the cores
-        never wait for chunking or writes. Changed articles are left to ``index()``, which embeds only their chunks
-        not already stored.
+        Embedding runs ahead (``LangChainEmbeddings.embed_ahead``): new articles' chunks are handed to a background
+        thread as soon as they are chunked (``_handed_ahead``), and are embedded while later articles are chunked and
+        earlier groups written, so the cores never wait for chunking or writes. Changed articles are left to
+        ``index()``, which embeds only their chunks not already stored.
         """
         embeddings = self.store.vector_store.embeddings
         import_bm25s_in_background()  # needed by the publish at the end; imported while the cores embed
@@ -224,10 +241,7 @@ class IngestPipeline:
             embeddings.on_progress = bar.update
             try:
                 with embeddings.embed_ahead() as submit:
-                    groups = []
-                    for group in _groups(planned, GROUP_CHUNKS):
-                        submit([c.text for item in group if not item.existed for c in item.chunks])
-                        groups.append(group)
+                    groups = list(_groups(_handed_ahead(planned, submit), GROUP_CHUNKS))
                     bar.total = sum(len(item.chunks) for group in groups for item in group)
                     for group in groups:
                         skipped_before = report.chunks_skipped

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import ingest.pipeline as pipeline_module
+from assistant.models import Article, ArticleMetadata, Chunk
 from assistant.store import ChunkStore, StoreError
 from ingest.pipeline import IngestPipeline, remove_articles
 
@@ -264,6 +266,7 @@ def test_groups_embedded_ahead_are_embedded_once_and_stored_as_embedded(
     """Embedding runs ahead of the writes (one article per group here, so later groups are embedded while earlier
     ones are written): every chunk is embedded exactly once, and Chroma holds the model's vector of its text."""
     monkeypatch.setattr(pipeline_module, "GROUP_CHUNKS", 1)
+    monkeypatch.setattr(pipeline_module, "AHEAD_CHUNKS", 1)
     store, pipeline = store_and_pipeline
     store.embedder._cache.clear()  # earlier tests embedded these texts: the model must see each of them again
     before = store.embedder.texts_embedded
@@ -275,3 +278,50 @@ def test_groups_embedded_ahead_are_embedded_once_and_stored_as_embedded(
     stored = np.stack([vectors[c.chunk_id] for c in chunks])
     assert float(np.min(np.sum(stored * expected, axis=1))) > 0.9999
     assert_consistent(store)
+
+
+def _work(name: str, n_chunks: int, existed: bool = False) -> pipeline_module.ArticleWork:
+    article = Article(
+        article_id=name, path=f"{name}.md", text="x", content_sha256=name, metadata=ArticleMetadata(title=name)
+    )
+    chunks = [
+        Chunk(
+            chunk_id=f"{name}-{i}",
+            article_id=name,
+            index=i,
+            text=f"{name} {i}",
+            start=0,
+            end=1,
+            metadata=article.metadata,
+        )
+        for i in range(n_chunks)
+    ]
+    return pipeline_module.ArticleWork("root", article, chunks, existed)
+
+
+def test_chunks_are_handed_ahead_as_soon_as_a_batch_is_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedding starts before the later articles are chunked: each batch of at least AHEAD_CHUNKS new chunks is
+    handed over before the next article is asked for; changed articles are not handed over; the rest at the end."""
+    monkeypatch.setattr(pipeline_module, "AHEAD_CHUNKS", 3)
+    events: list[str] = []
+    items = [_work("a", 2), _work("b", 2), _work("changed", 5, existed=True), _work("c", 1), _work("d", 1)]
+
+    def chunked() -> Iterator[pipeline_module.ArticleWork]:
+        for item in items:
+            events.append(f"chunked {item.article.article_id}")
+            yield item
+
+    def submit(texts: Sequence[str]) -> None:
+        events.append(f"submit {list(texts)}")
+
+    passed = list(pipeline_module._handed_ahead(chunked(), submit))
+    assert passed == items
+    assert events == [
+        "chunked a",
+        "chunked b",
+        "submit ['a 0', 'a 1', 'b 0', 'b 1']",
+        "chunked changed",
+        "chunked c",
+        "chunked d",
+        "submit ['c 0', 'd 0']",
+    ]
