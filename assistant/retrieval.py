@@ -7,10 +7,12 @@ names something (a capitalised name, a number, a party: ``key_terms``) weighs BM
 since names and numbers are where embeddings blur; one that names nothing ("what is the best way to ...") is led
 by the dense score (α = 0.8), since BM25 then mostly adds noise. (Reciprocal rank fusion, Cormack et al. 2009, is
 kept as ``rrf``: it measured below both.) Then a per-article cap keeps one article from filling every slot when
-others also match. A question about the latest state ranks newer dated passages up and keeps places among the
-first five for the newest dated articles that speak to it (``reserve_recent``). Each Evidence keeps the chunk's
-cosine similarity to the query as its ``score`` (keyword-only hits are scored from their stored vectors), so the
-answerer's relevance thresholds mean the same thing in every mode.
+others also match. (Maximal marginal relevance, Carbonell & Goldstein 1998, is kept as ``diversity="mmr"``: it
+measured below the cap on corpus_qa, whose questions often need several passages of one article.) A question
+about the latest state ranks newer dated passages up and keeps places among the first five for the newest dated
+articles that speak to it (``reserve_recent``). Each Evidence keeps the chunk's cosine similarity to the
+query as its ``score`` (keyword-only hits are scored from their stored vectors), so the answerer's relevance
+thresholds mean the same thing in every mode.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from assistant.store import ChunkStore
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
 RRF_K = 60
 FusionMethod = Literal["adaptive", "rrf", "weighted"]
+DiversityMethod = Literal["cap", "mmr"]
+# MMR re-orders this many of the fused candidates (further ones keep their order behind them).
+MMR_CANDIDATES = 20
 # Adaptive fusion's dense weights. Questions that name nothing: on MS MARCO and ASQA (4 % and 11 % of questions name
 # something) 0.8 beat 0.5 and 0.65 on recall@5 and MRR. Questions that name something: 0.5 against RRF, recall@5 /
 # MRR@10 corpus_qa 0.906 / 0.835 vs 0.906 / 0.790, MS MARCO 0.976 / 0.921 vs 0.976 / 0.920, ASQA 0.950 / 0.892 vs
@@ -198,6 +203,31 @@ def weighted_sum_fusion(dense: dict[str, float], keyword: dict[str, float], alph
     return sorted(fused.items(), key=lambda pair: pair[1], reverse=True)
 
 
+def maximal_marginal_relevance(
+    ids: list[str], relevance: dict[str, float], vectors: dict[str, np.ndarray], weight: float
+) -> list[str]:
+    """``ids`` re-ordered greedily by ``weight`` × relevance − (1 − weight) × the highest cosine to a passage
+    already picked (Carbonell & Goldstein 1998): a passage that repeats a better one moves down. Relevance is
+    min-max scaled over ``ids``; an id without a vector is never counted as a repeat."""
+    if not ids:
+        return []
+    values = np.array([relevance.get(cid, 0.0) for cid in ids], dtype=np.float64)
+    spread = float(values.max() - values.min())
+    scaled = (values - values.min()) / spread if spread > 0 else np.ones_like(values)
+    dimension = next((len(v) for v in vectors.values()), 1)
+    matrix = np.stack([vectors.get(cid, np.zeros(dimension, dtype=np.float32)) for cid in ids]).astype(np.float64)
+    similarity = matrix @ matrix.T
+    redundancy = np.zeros(len(ids))  # the highest similarity to a picked passage so far
+    left = list(range(len(ids)))
+    order: list[str] = []
+    while left:
+        best = max(left, key=lambda i: weight * scaled[i] - (1 - weight) * redundancy[i])
+        left.remove(best)
+        order.append(ids[best])
+        redundancy = np.maximum(redundancy, similarity[best])
+    return order
+
+
 def cap_per_article(ids: list[str], article_of: dict[str, str], k: int, cap: int) -> list[str]:
     """The first k ids with at most ``cap`` per article; slots left over are refilled in order (no cap)."""
     picked: list[str] = []
@@ -231,6 +261,8 @@ class Retriever:
         recent_slots: int = 0,
         recent_margin: float = 0.1,
         answer_k: int = 5,
+        diversity: DiversityMethod = "cap",
+        mmr_weight: float = 0.7,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -243,6 +275,8 @@ class Retriever:
         self.recent_slots = recent_slots
         self.recent_margin = recent_margin
         self.answer_k = answer_k  # the passages an answer reads: recent ones are brought among them
+        self.diversity = diversity
+        self.mmr_weight = mmr_weight
 
     def run(self, query: str, k: int, filters: RetrievalFilters | None = None) -> list[Evidence]:
         filters = filters or RetrievalFilters()
@@ -283,8 +317,16 @@ class Retriever:
             )
         fused = [cid for cid, _ in fused_scores if cid in chunks]
         article_of = {cid: chunks[cid].article_id for cid in fused}
+        if self.diversity == "mmr":
+            head = fused[:MMR_CANDIDATES]
+            _, vectors = self.store.get_chunks_with_vectors(head)
+            fused = maximal_marginal_relevance(head, dict(fused_scores), vectors, self.mmr_weight) + fused[len(head) :]
         if is_status_question(query):
             fused = self._newest_first(query, fused, dict(fused_scores), chunks, cosine, article_of, k)
+        if self.diversity == "mmr":
+            return [
+                Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(fused[:k])
+            ]
         top = cap_per_article(fused, article_of, k, self.max_per_article)
         return [Evidence(chunk=chunks[cid], score=cosine.get(cid, 0.0), rank=i + 1) for i, cid in enumerate(top)]
 

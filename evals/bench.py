@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import platform
 import resource
 import shutil
 import socket
@@ -92,6 +93,32 @@ def peak_rss_mb(pid: int | None = None) -> float:
 
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+# Vector extensions that decide how fast int8 and float32 matrix products run, hence the ratio to the plain pipeline.
+CPU_EXTENSIONS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "i8mm")
+
+
+def cpu_model(cpuinfo: str | None = None) -> dict[str, Any]:
+    """The processor's name and which of ``CPU_EXTENSIONS`` it has, from /proc/cpuinfo (empty where there is none).
+
+    The int8 embedder's lead over torch float32 depends on the processor: integer dot-product extensions (VNNI, AMX)
+    widen it, and even two AVX2 hosts differ, so a figure is only comparable with one from the same processor."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {"name": platform.processor() or platform.machine(), "extensions": []}
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    name = fields.get("model name") or fields.get("Hardware") or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    return {"name": name, "extensions": [flag for flag in CPU_EXTENSIONS if flag in flags]}
 
 
 # ---- compute bound -----------------------------------------------------------------------------------------------
@@ -770,6 +797,8 @@ def render(results: dict[str, Any]) -> str:
         f"peacetalks bench — {meta['started']} — {meta['cpus']} CPUs ({meta['physical_cores']} physical cores), "
         f"load {meta['load_before']} → {meta['load_after']}, backend {meta['configured_backend']}",
     ]
+    if cpu := meta.get("cpu"):
+        lines.append(f"cpu: {cpu['name']}; {', '.join(cpu['extensions']) or 'no listed vector extensions'}")
     compute = results.get("compute")
     if compute:
         lines.append(
@@ -907,6 +936,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "cpus": os.cpu_count(),
             "physical_cores": physical_cores(),
+            "cpu": cpu_model(),
             "load_before": load(),
             "configured_backend": configured,
             "backends": args.backends,

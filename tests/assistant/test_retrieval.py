@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.keyword import KeywordIndex
@@ -16,6 +17,7 @@ from assistant.retrieval import (
     RetrievalFilters,
     Retriever,
     cap_per_article,
+    maximal_marginal_relevance,
     reciprocal_rank_fusion,
     weighted_sum_fusion,
 )
@@ -178,6 +180,36 @@ def test_ingest_keeps_keyword_index_in_step(
 
 
 @pytest.mark.slow
+def test_mmr_moves_a_near_copy_below_a_different_passage() -> None:
+    """b repeats a (cosine 0.99) and c says something else: MMR puts c second although b is more relevant, unless
+    relevance is all that counts (weight 1); a passage without a vector is never a repeat."""
+    vectors = {
+        "a": np.array([1.0, 0.0, 0.0]),
+        "b": np.array([0.99, 0.141, 0.0]),
+        "c": np.array([0.0, 0.0, 1.0]),
+        "d": np.array([0.0, 1.0, 0.0]),
+    }
+    relevance = {"a": 3.0, "b": 2.9, "c": 2.5, "d": 1.0}
+    ids = ["a", "b", "c", "d"]
+    assert maximal_marginal_relevance(ids, relevance, vectors, weight=0.7) == ["a", "c", "b", "d"]
+    assert maximal_marginal_relevance(ids, relevance, vectors, weight=1.0) == ids
+    without_b = {cid: v for cid, v in vectors.items() if cid != "b"}
+    assert maximal_marginal_relevance(ids, relevance, without_b, weight=0.7) == ids
+    assert maximal_marginal_relevance([], relevance, vectors, weight=0.7) == []
+
+
+def test_mmr_retriever_spreads_over_articles_without_a_cap(corpus_assistant: Assistant) -> None:
+    """The MMR alternative returns k distinct passages, the top one unchanged, without the per-article cap."""
+    store, embedder = corpus_assistant.store, corpus_assistant.retriever.embedder
+    question = "What did the Minsk Protocol say about the OSCE?"
+    capped = Retriever(store, embedder).run(question, k=5)
+    mmr = Retriever(store, embedder, diversity="mmr", max_per_article=1).run(question, k=5)
+    assert len(mmr) == 5 and len({e.chunk.chunk_id for e in mmr}) == 5
+    assert mmr[0].chunk.chunk_id == capped[0].chunk.chunk_id
+    assert [e.rank for e in mmr] == [1, 2, 3, 4, 5]
+    assert len({e.chunk.article_id for e in mmr}) < 5  # max_per_article=1 is not applied
+
+
 def test_hybrid_finds_names_and_numbers_and_applies_filters(corpus_assistant: Assistant) -> None:
     retriever = Retriever(corpus_assistant.store, corpus_assistant.retriever.embedder, mode="hybrid")
     top = retriever.run("Resolution 2774", k=3)

@@ -65,8 +65,26 @@ def test_goals_and_table_from_figures() -> None:
         "app_peak_rss_mb": True,
     }
     results["goals"] = goals(results, "onnx-int8")
+    results["meta"]["cpu"] = {"name": "AMD EPYC (family 25, model 1)", "extensions": ["avx2", "fma"]}
     table = render(results)
     assert "INGEST" in table and "RETRIEVAL" in table and "APP" in table and "GOALS" in table
+    assert "cpu: AMD EPYC (family 25, model 1); avx2, fma" in table
+
+
+def test_cpu_model_names_the_processor_and_its_vector_extensions() -> None:
+    """The int8/float32 ratio depends on the processor, so the record says which one measured it."""
+    cpuinfo = (
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
+        "flags\t\t: fpu sse2 avx fma avx2 avx512f avx512_vnni\n\nprocessor\t: 1\nmodel name\t: other\n"
+    )
+    assert bench.cpu_model(cpuinfo) == {
+        "name": "AMD EPYC (family 25, model 1)",
+        "extensions": ["avx2", "fma", "avx512f", "avx512_vnni"],
+    }
+    arm = "processor\t: 0\nFeatures\t: fp asimd i8mm\nCPU implementer\t: 0x41\n"
+    assert bench.cpu_model(arm)["extensions"] == ["asimd", "i8mm"]
+    here = bench.cpu_model()
+    assert here["name"] and isinstance(here["extensions"], list)
 
 
 @pytest.mark.slow
@@ -81,6 +99,7 @@ def test_quick_benchmark_writes_every_figure(request: pytest.FixtureRequest, tmp
     results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
 
     assert results["compute"]["torch_minilm_shape_gflops"] > 0
+    assert results["meta"]["cpu"]["name"]
     systems = {r["system"] for r in results["ingest"]}
     assert systems == {"peacetalks", "langchain-plain"}
     for row in results["ingest"]:
