@@ -1,0 +1,1 @@
+"""Evaluation metrics: small pure functions, each with the definition it follows."""
