@@ -168,6 +168,7 @@ def build_assistant(
         max_sentences=settings.max_answer_sentences,
         vocabulary=store.vocabulary,
         status_recency_bonus=settings.status_recency_bonus,
+        newest_sources=settings.recent_slots,
     )
     answerer: Answerer = extractive
     rewriter = None

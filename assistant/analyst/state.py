@@ -62,7 +62,7 @@ from assistant.embedding import Embedder, ProgressCallback
 from assistant.store import ChunkStore
 from assistant.support import LexicalSemanticJudge, SupportJudge
 
-VIEWS_VERSION = 2  # 2: signposts hold no stance and are never quoted
+VIEWS_VERSION = 3  # 2: signposts hold no stance and are never quoted; 3: nor closing summaries ("In conclusion, ...")
 STATE_FILE = "state.json"
 
 

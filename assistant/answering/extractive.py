@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -31,6 +32,23 @@ RELATIVE_FLOOR = 0.8
 SAME_FACT_COSINE = 0.65
 SAME_FACT_OVERLAP = 0.5
 _ANAPHORA = re.compile(r"^(It|Its|This|These|They|Their|He|She|His|Her|Such)\b")
+
+
+# A status answer quotes, besides the newest dated source, others at most this much older: the state of the talks in
+# March 2025 is still news in May 2025, a statement from a year before describes an earlier state. (On corpus_qa a
+# second source a year older displaced a better quote about the grain deal and about Resolution 2774.)
+CURRENT_WINDOW_DAYS = 92
+
+
+def _days_between(newer: int, older: int) -> int:
+    """Days from ``older`` to ``newer``, both YYYYMMDD integers (``published_day``); unreadable days are far apart."""
+    try:
+        return (
+            date(newer // 10000, newer // 100 % 100, newer % 100)
+            - date(older // 10000, older // 100 % 100, older % 100)
+        ).days
+    except ValueError:
+        return 1 << 30
 
 
 @dataclass
@@ -57,6 +75,7 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         vocabulary: Callable[[], set[str]] | None = None,
         status_recency_bonus: float = 0.0,
+        newest_sources: int = 1,
     ) -> None:
         self.embedder = embedder
         self.vocabulary = vocabulary  # every content term of the corpus (from the store), for abstention
@@ -64,6 +83,7 @@ class ExtractiveAnswerer:
         self.min_sentence_score = min_sentence_score
         self.max_sentences = max_sentences
         self.status_recency_bonus = status_recency_bonus
+        self.newest_sources = newest_sources  # how many of the newest dated sources a status answer quotes
 
     def _candidates(self, evidence: list[Evidence]) -> list[tuple[Span, int]]:
         """Sentences of the passages, each once (overlapping chunks repeat sentences), skipping headings, fragments,
@@ -145,39 +165,48 @@ class ExtractiveAnswerer:
         scored: list[ScoredSentence],
         evidence: list[Evidence],
     ) -> None:
-        """An answer about the newest state quotes the newest dated source that speaks to the question.
+        """An answer about the newest state quotes the newest dated sources that speak to the question.
 
-        Undated overviews ("the peace talks are of paramount importance") can outscore the statement that says
-        where things stand. So the newest dated passage whose article mentions the names the question asks about
-        (``composition.newest_must_mention``) and holds a sentence above the absolute floor (recency bonus left
-        out) gets that sentence quoted, in the last place (instead of the lowest-scored pick), unless a picked
-        sentence already comes from a source at least as new. The answer is then composed in source-date order
-        and carries "as of" that date."""
+        Undated overviews ("the peace talks are of paramount importance") can outscore the statements that say
+        where things stand. So each of the ``newest_sources`` newest dated articles among the passages (the newest,
+        and others at most ``CURRENT_WINDOW_DAYS`` older than it) that mentions
+        the names the question asks about (``composition.newest_must_mention``) and holds a sentence above the
+        absolute floor (recency bonus left out) gets that sentence quoted, in place of the lowest-scored pick that is
+        not one of them, unless a picked sentence already comes from that article or another of its date. The answer
+        is then composed in source-date order and carries "as of" the newest date."""
         names = composition.newest_must_mention(question)
         day_of = {ev.rank: published_day(ev.chunk.metadata.published) for ev in evidence}
-        newest_picked = max((day_of[cand.rank] for cand, _ in picked), default=UNDATED)
-        by_date = sorted((ev for ev in evidence if day_of[ev.rank] != UNDATED), key=lambda ev: -day_of[ev.rank])
-        for ev in by_date:
-            if day_of[ev.rank] <= newest_picked:
-                return
+        article_of = {ev.rank: ev.chunk.article_id for ev in evidence}
+        newest: list[tuple[Evidence, ScoredSentence]] = []  # (passage, its best sentence), one per article
+        for ev in sorted((ev for ev in evidence if day_of[ev.rank] != UNDATED), key=lambda ev: -day_of[ev.rank]):
+            if len(newest) >= self.newest_sources:
+                break
+            if newest and _days_between(day_of[newest[0][0].rank], day_of[ev.rank]) > CURRENT_WINDOW_DAYS:
+                break  # a source this much older than the newest one tells an earlier state, not the current one
+            if any(article_of[e.rank] == ev.chunk.article_id for e, _ in newest):
+                continue
             if not composition.mentions(names, ev.chunk.metadata.title, ev.chunk.text):
                 continue
             best = next(
-                (
-                    cand
-                    for cand in scored
-                    if cand.rank == ev.rank
-                    and cand.score - cand.bonus >= self.min_sentence_score
-                    and not any(_overlaps(s, cand) for s, _ in picked)
-                ),
+                (c for c in scored if c.rank == ev.rank and c.score - c.bonus >= self.min_sentence_score),
                 None,
             )
             if best is not None:
-                if len(picked) >= self.max_sentences:
-                    picked.pop()
-                quote = DraftSentence(strip_footnotes(best.span.text), [best.rank], {best.rank: best.span})
-                picked.append((best, quote))
-                return
+                newest.append((ev, best))
+        kept = {ev.rank for ev, _ in newest}
+        for ev, best in newest:
+            covered = any(
+                article_of[s.rank] == ev.chunk.article_id or day_of[s.rank] == day_of[ev.rank] for s, _ in picked
+            )
+            if covered or any(_overlaps(s, best) for s, _ in picked):
+                continue
+            if len(picked) >= self.max_sentences:
+                others = [i for i, (s, _) in enumerate(picked) if s.rank not in kept]
+                if not others:
+                    return
+                picked.pop(min(others, key=lambda i: picked[i][0].score))
+            quote = DraftSentence(strip_footnotes(best.span.text), [best.rank], {best.rank: best.span})
+            picked.append((best, quote))
 
     def _abstention_reason(self, question: str, evidence: list[Evidence]) -> str | None:
         """Why the passages cannot answer, judged on the names and numbers the question hinges on, or None.

@@ -279,6 +279,41 @@ def test_a_status_answer_quotes_its_newest_dated_source_in_source_order(embedder
     assert other.sentences is not None and all(s.cites == [1] for s in other.sentences)
 
 
+def test_a_status_answer_quotes_the_newest_sources_within_the_current_window(embedder: Embedder) -> None:
+    """With two newest sources to quote, a status answer quotes the newest dated statement and one two months
+    older, in place of the weakest overview sentence, in source order; a statement a year older than the newest is
+    an earlier state of things and is not brought in."""
+    overview = (
+        "The current status of the peace talks underscores the importance of sustained engagement in the talks. "
+        "The status of the peace talks remains a matter of paramount importance for the peace process. "
+        "Peace talks and their current status are crucial to grasping the peace talks."
+    )
+    march = "In March 2025 Ukraine accepted a proposal for a 30-day ceasefire and for immediate peace talks."
+    may = "We propose that the authorities in Kyiv resume the peace talks they interrupted at the end of 2022."
+    a_year_before = "In May 2024 the peace talks were discussed at a summit on a framework for peace."
+    question = "What is the current status of the peace talks?"
+
+    def answer(*evidence: Evidence) -> list[tuple[str, list[int]]]:
+        answerer = ExtractiveAnswerer(embedder, max_sentences=3, status_recency_bonus=0.1, newest_sources=2)
+        draft = answerer.run(question, list(evidence))
+        assert draft.sentences is not None
+        return [(s.text, s.cites) for s in draft.sentences]
+
+    quoted = answer(
+        _evidence(1, overview, "overview.md", 0.6),
+        _dated(2, march, "jeddah.md", "2025-03-11"),
+        _dated(3, may, "kremlin.md", "2025-05-11"),
+    )
+    assert [cites for _, cites in quoted] == [[2], [3], [1]]  # March, May, undated last
+    assert quoted[1][0] == "(source dated 11 May 2025) " + may
+    older = answer(
+        _evidence(1, overview, "overview.md", 0.6),
+        _dated(2, a_year_before, "summit.md", "2024-05-02"),
+        _dated(3, may, "kremlin.md", "2025-05-11"),
+    )
+    assert [cites for _, cites in older] == [[3], [1], [1]]
+
+
 def _dated(rank: int, text: str, article: str, published: str, score: float = 0.5) -> Evidence:
     meta = ArticleMetadata(title=article, published=published)
     return Evidence(Chunk(f"c{rank}", article, 0, text, 500, 500 + len(text), meta), score, rank)

@@ -166,6 +166,8 @@ def test_a_list_number_stays_with_its_item() -> None:
         "Understanding the current status of negotiations is crucial to grasping the complexities of the situation.",
         "So, what could happen, and what does it all mean in the long run?",
         "Here, we explore what the ceasefire would mean.",
+        "In conclusion, the Russia-Ukraine peace talks represent a critical juncture in the ongoing conflict.",
+        "To sum up, the path to peace remains fraught with challenges.",
     ],
 )
 def test_signposts_are_recognised(sentence: str) -> None:
@@ -179,6 +181,8 @@ def test_signposts_are_recognised(sentence: str) -> None:
         "The negotiations in Turkey produced the Istanbul Communiqué.",
         "Understanding was reached on the exchange of prisoners.",
         "The report said that the talks in this round were crucial.",
+        "In conclusion, the parties agreed on an immediate 30-day ceasefire.",
+        "Overall, 57 states voted against the resolution.",
     ],
 )
 def test_claims_are_not_signposts(sentence: str) -> None:
