@@ -1,5 +1,0 @@
-"""``python -m assistant``: the ``peacetalks`` command line."""
-
-from assistant.cli import main
-
-main()

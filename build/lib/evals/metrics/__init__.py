@@ -1,1 +1,0 @@
-"""Evaluation metrics: small pure functions, each with the definition it follows."""
