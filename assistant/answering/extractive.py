@@ -169,11 +169,11 @@ class ExtractiveAnswerer:
 
         Undated overviews ("the peace talks are of paramount importance") can outscore the statements that say
         where things stand. So each of the ``newest_sources`` newest dated articles among the passages (the newest,
-        and others at most ``CURRENT_WINDOW_DAYS`` older than it) that mentions
-        the names the question asks about (``composition.newest_must_mention``) and holds a sentence above the
-        absolute floor (recency bonus left out) gets that sentence quoted, in place of the lowest-scored pick that is
-        not one of them, unless a picked sentence already comes from that article or another of its date. The answer
-        is then composed in source-date order and carries "as of" the newest date."""
+        and others at most ``CURRENT_WINDOW_DAYS`` older than it) that mentions the names the question asks about
+        (``composition.newest_must_mention``) and holds a sentence above the absolute floor (recency bonus left out)
+        gets that sentence quoted, in place of the lowest-scored pick that is not one of them, unless a picked
+        sentence already comes from that article or another of its date. The answer is then composed in source-date
+        order and carries "as of" the newest date."""
         names = composition.newest_must_mention(question)
         day_of = {ev.rank: published_day(ev.chunk.metadata.published) for ev in evidence}
         article_of = {ev.rank: ev.chunk.article_id for ev in evidence}
