@@ -303,18 +303,19 @@ def compare_retrievers(
     build_ingest_pipeline(suite_settings, assistant.store, show_progress=progress).run_articles(articles, root)
     baseline = LangChainTutorialBaseline(embedder, stores / f"{suite}-baseline", articles)
 
+    # the product's own: adaptive fusion plus the date handling of status questions (recency, newest slots)
+    default: dict[str, Any] = {
+        "mode": "hybrid",
+        "fusion": "adaptive",
+        "recency_weight": settings.recency_weight,
+        "recent_slots": settings.recent_slots,
+        "recent_margin": settings.recent_margin,
+        "answer_k": settings.top_k,
+    }
     variants: dict[str, dict[str, Any]] = {
         "dense": {"mode": "dense"},
         "keyword": {"mode": "keyword"},
-        # the product's own: adaptive fusion plus the date handling of status questions (recency, newest slots)
-        DEFAULT_RETRIEVER: {
-            "mode": "hybrid",
-            "fusion": "adaptive",
-            "recency_weight": settings.recency_weight,
-            "recent_slots": settings.recent_slots,
-            "recent_margin": settings.recent_margin,
-            "answer_k": settings.top_k,
-        },
+        DEFAULT_RETRIEVER: default,
         "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"},
         f"hybrid-weighted-{settings.fusion_alpha}": {
             "mode": "hybrid",
@@ -322,16 +323,7 @@ def compare_retrievers(
             "fusion_alpha": settings.fusion_alpha,
         },
         # the default with maximal marginal relevance in place of the per-article cap (the other way to diversify)
-        f"hybrid-mmr-{MMR_WEIGHT}": {
-            "mode": "hybrid",
-            "fusion": "adaptive",
-            "recency_weight": settings.recency_weight,
-            "recent_slots": settings.recent_slots,
-            "recent_margin": settings.recent_margin,
-            "answer_k": settings.top_k,
-            "diversity": "mmr",
-            "mmr_weight": MMR_WEIGHT,
-        },
+        f"hybrid-mmr-{MMR_WEIGHT}": {**default, "diversity": "mmr", "mmr_weight": MMR_WEIGHT},
     }
     systems: dict[str, Any] = {
         name: Retriever(
